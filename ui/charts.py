@@ -1,0 +1,107 @@
+"""Altair and image helpers shared by pages. Inputs are numpy arrays; outputs are charts or uint8 images."""
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+
+def grid_frame(maps: np.ndarray, cols: int, gap: int = 1) -> pd.DataFrame:
+    """(C, H, W) maps laid out in a grid, one row per pixel: x, y (grid coords), channel, row, col, value."""
+    c, h, w = maps.shape
+    ch, r, q = np.meshgrid(np.arange(c), np.arange(h), np.arange(w), indexing="ij")
+    return pd.DataFrame({
+        "x": ((ch % cols) * (w + gap) + q).ravel().astype(np.int16),
+        "y": ((ch // cols) * (h + gap) + r).ravel().astype(np.int16),
+        "channel": ch.ravel().astype(np.int16),
+        "row": r.ravel().astype(np.int16),
+        "col": q.ravel().astype(np.int16),
+        "value": np.round(maps.ravel(), 3).astype(np.float32),
+    })
+
+
+def heatmap_grid(df: pd.DataFrame, cell: float, scheme: str = "viridis", domain=None, title: str = "") -> alt.Chart:
+    """All channels of one stage as a single chart (no facets: one dataset, one mark), with hover values."""
+    width = int((df["x"].max() + 1) * cell)
+    height = int((df["y"].max() + 1) * cell)
+    scale = alt.Scale(scheme=scheme, domain=domain) if domain else alt.Scale(scheme=scheme)
+    return (
+        alt.Chart(df, title=title)
+        .mark_rect()
+        .encode(
+            x=alt.X("x:O", axis=None),
+            y=alt.Y("y:O", axis=None),
+            color=alt.Color("value:Q", scale=scale, legend=alt.Legend(orient="right", gradientLength=120)),
+            tooltip=["channel", "row", "col", alt.Tooltip("value:Q", format=".3f")],
+        )
+        .properties(width=width, height=height)
+        .configure_view(strokeWidth=0)
+    )
+
+
+def heatmap(arr: np.ndarray, cell: float = 8, scheme: str = "viridis", domain=None, title: str = "") -> alt.Chart:
+    """One 2-D array with hover values."""
+    return heatmap_grid(grid_frame(arr[None], cols=1), cell, scheme, domain, title)
+
+
+def prob_bars(probs: np.ndarray, pred: int) -> alt.Chart:
+    df = pd.DataFrame({"digit": [str(i) for i in range(len(probs))], "probability": probs.astype(float),
+                       "predicted": ["yes" if i == pred else "no" for i in range(len(probs))]})
+    return (
+        alt.Chart(df, height=220)
+        .mark_bar()
+        .encode(
+            x=alt.X("digit:N", sort=None, axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("probability:Q", scale=alt.Scale(domain=[0, 1])),
+            color=alt.Color("predicted:N", scale=alt.Scale(domain=["yes", "no"], range=["#e4572e", "#8fa9c7"]),
+                            legend=None),
+            tooltip=["digit", alt.Tooltip("probability:Q", format=".4f")],
+        )
+    )
+
+
+def line_chart(df: pd.DataFrame, x: str, y: str, color: str | None = None, title: str = "", height: int = 200):
+    enc = {"x": alt.X(f"{x}:Q"), "y": alt.Y(f"{y}:Q", scale=alt.Scale(zero=False)),
+           "tooltip": [x, alt.Tooltip(f"{y}:Q", format=".4f")]}
+    if color:
+        enc["color"] = alt.Color(f"{color}:N")
+    return alt.Chart(df, title=title, height=height).mark_line(point=len(df) < 40).encode(**enc)
+
+
+def to_uint8(img: np.ndarray, lo: float | None = None, hi: float | None = None) -> np.ndarray:
+    lo = float(img.min()) if lo is None else lo
+    hi = float(img.max()) if hi is None else hi
+    return (np.clip((img - lo) / max(hi - lo, 1e-8), 0, 1) * 255).astype(np.uint8)
+
+
+def upscale(img: np.ndarray, factor: int) -> np.ndarray:
+    """Nearest-neighbour enlargement so small images stay crisp in the browser."""
+    return np.kron(img, np.ones((factor, factor) + (1,) * (img.ndim - 2), dtype=img.dtype))
+
+
+def diverging_rgb(w: np.ndarray) -> np.ndarray:
+    """Weights to RGB: negative blue, zero white, positive red, scaled by the largest magnitude."""
+    m = float(np.abs(w).max()) or 1.0
+    t = np.clip(w / m, -1, 1)[..., None]  # (..., 1)
+    white, red, blue = np.array([1.0, 1.0, 1.0]), np.array([0.8, 0.1, 0.1]), np.array([0.1, 0.25, 0.8])
+    rgb = np.where(t >= 0, white + t * (red - white), white - t * (blue - white))
+    return (rgb * 255).astype(np.uint8)
+
+
+def filter_grid(weights: np.ndarray, pad: int = 1) -> np.ndarray:
+    """Conv weights (out, in, k, k) -> one RGB image: a row per output channel, a column per input channel."""
+    o, i, k, _ = weights.shape
+    canvas = np.full((o * (k + pad) - pad, i * (k + pad) - pad, 3), 235, dtype=np.uint8)
+    rgb = diverging_rgb(weights)  # (o, i, k, k, 3)
+    for a in range(o):
+        for b in range(i):
+            canvas[a * (k + pad):a * (k + pad) + k, b * (k + pad):b * (k + pad) + k] = rgb[a, b]
+    return canvas
+
+
+def saliency_overlay(gray: np.ndarray, sal: np.ndarray) -> np.ndarray:
+    """The input in gray with the saliency in red on top: (28, 28, 3) uint8."""
+    g = np.clip(gray, 0, 1)[..., None] * 0.6
+    s = (sal / (sal.max() or 1.0))[..., None]
+    rgb = g * (1 - s) + s * np.array([1.0, 0.15, 0.1])
+    return (np.clip(rgb, 0, 1) * 255).astype(np.uint8)

@@ -1,0 +1,111 @@
+"""The CNN page's "Train it yourself" tab: controls, a background job, live charts, a stop button."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dl_core import cnn
+from dl_core.cnn_train import BatchEvent, EpochEvent, TrainConfig, train_steps
+from ui import charts, jobs
+from ui.common import device
+from ui.models import mnist
+
+MAX_EPOCHS = 5
+JOB_KEY = "cnn_job"
+
+
+def _run(model_cfg: cnn.CNNConfig, cfg: TrainConfig, train, test, dev):
+    def run(job: jobs.Job):
+        steps = train_steps(model_cfg, cfg, train, test, dev, report_every=10)
+        model = next(steps)
+        for event in steps:
+            job.events.append(event)
+            if job.stop_requested:
+                steps.close()
+                break
+        return model.eval()
+    return run
+
+
+def controls() -> tuple[cnn.CNNConfig, TrainConfig]:
+    c1, c2, c3, c4, c5 = st.columns(5)
+    arch = c1.selectbox("Model", ["course", "default"], key="cnn_train_arch",
+                        format_func=lambda a: {"course": "Course CNN", "default": "Default CNN"}[a])
+    epochs = c2.number_input("Epochs", 1, MAX_EPOCHS, 2, key="cnn_train_epochs")
+    batch = c3.select_slider("Batch size", [16, 32, 64, 128, 256], 64, key="cnn_train_batch")
+    opt = c4.selectbox("Optimizer", ["adam", "sgd"], key="cnn_train_opt", format_func=str.upper)
+    lr = c5.select_slider("Learning rate", [0.0003, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1], 0.002,
+                          key="cnn_train_lr")
+    cfg = TrainConfig(epochs=int(epochs), batch_size=int(batch), lr=float(lr), optimizer=opt,
+                      momentum=0.9 if opt == "sgd" else 0.5, seed=1)
+    return cnn.CNNConfig(arch=arch), cfg
+
+
+def tab() -> None:
+    st.markdown(
+        "Train a CNN from scratch on the 60,000 MNIST training images, exactly like the course "
+        "notebook, and watch it learn. When it finishes (or you stop it), **your** model replaces the "
+        "shipped one on this page, for your session only. The defaults reach about 98% in under two minutes."
+    )
+    model_cfg, cfg = controls()
+    job: jobs.Job | None = st.session_state.get(JOB_KEY)
+    running = job is not None and job.running
+    b1, b2, _ = st.columns([1, 1, 4])
+    if b1.button("Start training", key="cnn_train_start", type="primary", disabled=running):
+        train, test = mnist(True), mnist(False)
+        if train is not None and test is not None:
+            job, reason = jobs.registry().start(jobs.session_id(), "cnn", _run(model_cfg, cfg, train, test, device()))
+            if job is None:
+                st.warning(reason, icon=":material/hourglass_top:")
+            else:
+                st.session_state[JOB_KEY] = job
+                st.session_state["cnn_train_label"] = f"{model_cfg.arch} CNN, {cfg.epochs} epoch(s), {cfg.optimizer} lr {cfg.lr}"
+                running = True
+    if b2.button("Stop", key="cnn_train_stop", disabled=not running):
+        job.stop()
+    _progress_view(running)
+
+
+def _progress_view(running: bool) -> None:
+    @st.fragment(run_every=1.0 if running else None)
+    def view():
+        job: jobs.Job | None = st.session_state.get(JOB_KEY)
+        if job is None:
+            st.caption("No training run yet in this session.")
+            return
+        events = list(job.events)
+        batches = [e for e in events if isinstance(e, BatchEvent)]
+        epochs = [e for e in events if isinstance(e, EpochEvent)]
+        if batches:
+            last = batches[-1]
+            done = ((last.epoch - 1) * last.batches + last.batch) / (last.batches * st.session_state["cnn_train_epochs"])
+            st.progress(min(done, 1.0), text=f"Epoch {last.epoch}, batch {last.batch}/{last.batches}, "
+                                             f"{last.samples_per_s:.0f} samples/s")
+        else:
+            st.progress(0.0, text="Starting ...")
+        for e in epochs:
+            st.code(e.line(), language=None)
+        if batches:
+            per_epoch = batches[-1].batches
+            df = pd.DataFrame({"step": [(e.epoch - 1) * per_epoch + e.batch for e in batches],
+                               "loss": [e.loss for e in batches], "accuracy": [e.acc for e in batches]})
+            c1, c2 = st.columns(2)
+            c1.altair_chart(charts.line_chart(df, "step", "loss", title="Training loss (per batch)"))
+            c2.altair_chart(charts.line_chart(df, "step", "accuracy", title="Training accuracy (per batch)"))
+        if job.state == "error":
+            st.error(f"Training failed: {job.error}")
+        elif running and not job.running:  # it ended since the page last ran: refresh the whole page once
+            if job.result is not None and epochs:
+                st.session_state["cnn_user_model"] = job.result
+                st.session_state["cnn_user_label"] = st.session_state.get("cnn_train_label", "your model")
+                st.session_state["cnn_user_acc"] = epochs[-1].accuracy
+            st.rerun()
+        elif not job.running:
+            verb = "stopped" if job.state == "stopped" else "finished"
+            if epochs:
+                st.success(f"Training {verb}. Test accuracy {100 * epochs[-1].accuracy:.2f}%. Pick "
+                           "**Your trained model** at the top of the page to look inside it.",
+                           icon=":material/check_circle:")
+            else:
+                st.info(f"Training {verb} before the first epoch ended: nothing to keep.")
+    view()

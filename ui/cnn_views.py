@@ -1,0 +1,169 @@
+"""Sections of the CNN page. Heavy arrays and chart data are cached by (model key, input bytes)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+import torch
+import torch.nn.functional as F
+
+from dl_core import cnn, digits
+from ui import charts
+from ui.canvas import digit_canvas
+
+
+# ---------------------------------------------------------------- input -----------------------
+def input_panel() -> tuple[np.ndarray | None, str | None]:
+    """The chosen input as ink (H, W) in [0, 1], or (None, message) when there is nothing usable."""
+    source = st.segmented_control("Input", ["Draw", "Font digit", "Upload"], default="Draw", key="cnn_source")
+    if source == "Font digit":
+        c1, c2, c3 = st.columns(3)
+        d = c1.selectbox("Digit", list(range(10)), index=7, key="cnn_font_digit")
+        rot = c2.slider("Rotate (deg)", -45, 45, 0, key="cnn_font_rot")
+        bold = c3.slider("Boldness", 0, 12, 4, key="cnn_font_bold")
+        return _font_ink(d, rot, bold), None
+    if source == "Upload":
+        up = st.file_uploader("A PNG or JPEG of one digit (at most 5 MB)", type=["png", "jpg", "jpeg"],
+                              key="cnn_upload")
+        if up is None:
+            return None, "Upload a photo or scan of a single digit: dark on light or light on dark both work."
+        try:
+            return digits.read_upload(up.getvalue()), None
+        except digits.BadImage as err:
+            return None, f"That upload cannot be used: {err}"
+    st.caption("Draw one digit, big, anywhere on the black square.")
+    rgba = digit_canvas("cnn_canvas")
+    if rgba is None:
+        return None, "Draw a digit on the canvas to see the network at work."
+    return digits.to_ink(rgba), None
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _font_ink(d: int, rot: int, bold: int) -> np.ndarray:
+    return digits.render_digit(d, rotation=rot, stroke=bold)
+
+
+@st.cache_data(show_spinner=False)
+def example_digit() -> np.ndarray:
+    """A font-rendered 7, MNIST-style: what the kernel playground shows before anything is drawn."""
+    return digits.prepare(digits.render_digit(7, stroke=4)).centred
+
+
+def preprocessing_strip(prep: digits.Prepared) -> None:
+    steps = [("what you drew", prep.ink), ("crop to the ink", prep.cropped), ("fit 20x20", prep.fitted),
+             ("centre of mass at the centre, 28x28", prep.centred)]
+    cols = st.columns(len(steps))
+    for col, (label, img) in zip(cols, steps):
+        im = charts.to_uint8(img, 0.0, 1.0)
+        factor = max(1, 84 // max(im.shape))
+        col.image(charts.upscale(im, factor) if factor > 1 else im, caption=label, width=84)
+
+
+# ---------------------------------------------------------------- analysis --------------------
+@st.cache_data(max_entries=256, show_spinner=False)
+def analysis(model_key: str, x_bytes: bytes, _model) -> dict:
+    """Probabilities, every stage's output, the saliency map. Keyed by model and input only."""
+    x = torch.from_numpy(np.frombuffer(x_bytes, dtype=np.float32).copy()).view(1, 1, 28, 28)
+    a = cnn.analyse(_model, x.to(next(_model.parameters()).device))
+    return {
+        "probs": a.probs.cpu().numpy(),
+        "pred": a.pred,
+        "saliency": a.saliency.cpu().numpy(),
+        "stages": [(s.name, s.kind, s.out[0].cpu().numpy(), s.params) for s in a.stages],
+    }
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def stage_chart(model_key: str, x_bytes: bytes, stage: str, _maps: np.ndarray, signed: bool):
+    cols = 10 if _maps.shape[0] <= 20 else 16
+    cell = max(2.0, min(6.0, 620 / (cols * (_maps.shape[2] + 1))))
+    df = charts.grid_frame(_maps, cols)
+    m = float(np.abs(_maps).max()) or 1.0
+    return charts.heatmap_grid(df, cell, "redblue" if signed else "viridis",
+                               domain=[m, -m] if signed else [0, m])
+
+
+def feature_maps(model_key: str, x_bytes: bytes, res: dict) -> None:
+    spatial = [(n, k, o) for n, k, o, _ in res["stages"] if o.ndim == 3]
+    names = [n for n, _, _ in spatial]
+    default = names[2] if len(names) > 2 else names[0]
+    name = st.select_slider("Walk through the network: stage", names, value=default, key="cnn_stage")
+    _, kind, maps = next(s for s in spatial if s[0] == name)
+    signed = kind in ("conv", "batchnorm") or maps.min() < 0
+    st.caption(f"**{name}** ({kind}): {maps.shape[0]} channels of {maps.shape[1]}x{maps.shape[2]}. "
+               + ("Red is positive, blue negative." if signed else "Brighter means stronger activation.")
+               + " Hover for values.")
+    st.altair_chart(stage_chart(model_key, x_bytes, name, maps, signed))
+    flat = [(n, o) for n, k, o, _ in res["stages"] if o.ndim == 1 and k == "relu"]
+    if flat:
+        n, o = flat[0]
+        df = pd.DataFrame({"unit": np.arange(len(o)), "activation": o})
+        st.caption(f"After the first fully connected layer ({n}): {len(o)} units.")
+        st.bar_chart(df, x="unit", y="activation", height=140)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def filter_images(model_key: str, _model) -> list[tuple[str, str, np.ndarray]]:
+    out = []
+    for name, conv in cnn.conv_layers(_model):
+        w = conv.weight.detach().cpu().numpy()  # (out, in, k, k)
+        grid = charts.filter_grid(w.transpose(1, 0, 2, 3) if w.shape[1] == 1 else w)
+        factor = max(1, min(12, 480 // max(grid.shape[:2])))
+        desc = (f"**{name}**: {w.shape[0]} filters of {w.shape[1]}x{w.shape[2]}x{w.shape[3]}"
+                + ("" if w.shape[1] == 1 else " (row = output channel, column = input channel)"))
+        out.append((name, desc, charts.upscale(grid, factor)))
+    return out
+
+
+def filters(model_key: str, model) -> None:
+    st.caption("Learned weights: red positive, white zero, blue negative.")
+    for _, desc, img in filter_images(model_key, model):
+        st.markdown(desc)
+        st.image(img)
+
+
+def saliency(res: dict, prep: digits.Prepared) -> None:
+    c1, c2 = st.columns(2)
+    c1.image(charts.upscale(charts.saliency_overlay(prep.centred, res["saliency"]), 8),
+             caption=f"Saliency over the input: which pixels most change the score of '{res['pred']}'", width=224)
+    c2.altair_chart(charts.heatmap(res["saliency"], cell=8, scheme="reds", title="|d logit / d pixel|"))
+
+
+def architecture(res: dict) -> None:
+    rows = [{"layer": "input", "kind": "input", "output shape": "1 x 28 x 28", "parameters": 0}]
+    rows += [{"layer": n, "kind": k, "output shape": " x ".join(map(str, o.shape)), "parameters": p}
+             for n, k, o, p in res["stages"]]
+    df = pd.DataFrame(rows)
+    st.dataframe(df, hide_index=True, width="stretch")
+    st.caption(f"Total parameters: **{df['parameters'].sum():,}** (batch norm's running statistics are buffers, not parameters).")
+
+
+# ---------------------------------------------------------------- kernel playground -----------
+@st.cache_data(max_entries=128, show_spinner=False)
+def _convolve(img_bytes: bytes, kernel: tuple, stride: int, padding: int):
+    img = torch.from_numpy(np.frombuffer(img_bytes, dtype=np.float32).copy()).view(28, 28)
+    k = torch.tensor(kernel, dtype=torch.float32)
+    mine = cnn.conv2d_by_hand(img, k, stride, padding)
+    ref = F.conv2d(img[None, None], k[None, None], stride=stride, padding=padding)[0, 0]
+    return mine.numpy(), float((mine - ref).abs().max())
+
+
+def kernel_playground(centred: np.ndarray) -> None:
+    st.markdown("Slide a 3x3 kernel over the 28x28 input: each output pixel is the sum of a patch times the kernel.")
+    c1, c2, c3 = st.columns([2, 1, 1])
+    preset = c1.selectbox("Kernel", list(cnn.KERNELS), index=1, key="cnn_kernel_preset")
+    stride = c2.slider("Stride S", 1, 3, 1, key="cnn_kernel_stride")
+    padding = c3.slider("Padding P", 0, 3, 0, key="cnn_kernel_padding")
+    left, right = st.columns([1, 2])
+    with left:
+        edited = st.data_editor(pd.DataFrame(cnn.KERNELS[preset], columns=["a", "b", "c"]).round(3),
+                                key=f"cnn_kernel_edit_{preset}", hide_index=True)
+        kernel = np.nan_to_num(edited.to_numpy(dtype=np.float64), nan=0.0).clip(-100, 100)
+        size = cnn.output_size(28, 3, padding, stride)
+        st.latex(rf"\frac{{W - F + 2P}}{{S}} + 1 = \left\lfloor\frac{{28 - 3 + 2\cdot{padding}}}{{{stride}}}\right\rfloor + 1 = {size}")
+    out, diff = _convolve(centred.astype(np.float32).tobytes(), tuple(map(tuple, kernel.tolist())), stride, padding)
+    with right:
+        st.altair_chart(charts.heatmap(out, cell=max(4, 224 // size), scheme="redblue",
+                                       domain=[float(np.abs(out).max()) or 1, -(float(np.abs(out).max()) or 1)],
+                                       title=f"output {size}x{size}"))
+        st.caption(f"Computed by hand (`dl_core.cnn.conv2d_by_hand`); largest difference from `F.conv2d`: {diff:.1e}")

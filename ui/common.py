@@ -1,0 +1,49 @@
+"""Glue every page uses: the cached device, the page header, the sidebar status, "Show the code"."""
+from __future__ import annotations
+
+import inspect
+import time
+
+import streamlit as st
+import torch
+
+from dl_core.device import describe, pick_device
+
+
+@st.cache_resource
+def device() -> torch.device:
+    """Chosen once per server process (dl_core.device decides; DLV_DEVICE overrides)."""
+    return pick_device()
+
+
+def page_start(title: str, intro: str) -> None:
+    """Title, a few sentences on what the page shows, and the start of the compute timer."""
+    st.session_state["_page_t0"] = time.perf_counter()
+    st.title(title)
+    st.markdown(intro)
+
+
+def sidebar_status() -> None:
+    """Device, torch version and how long this interaction's script run took on the server."""
+    t0 = st.session_state.get("_page_t0")
+    with st.sidebar:
+        st.caption(f"**Device:** {describe(device())}  \n**PyTorch:** {torch.__version__}")
+        if t0 is not None:
+            ms = (time.perf_counter() - t0) * 1000
+            st.caption(f"**Last interaction:** {ms:.0f} ms of compute on the server")
+
+
+def show_code(*objects, title: str = "Show the code") -> None:
+    """An expander with the real source of dl_core functions/classes (read with inspect, never copied)."""
+    with st.expander(title):
+        for obj in objects:
+            module = inspect.getmodule(obj).__name__
+            st.caption(f"`{module}.{obj.__qualname__}`")
+            st.code(inspect.getsource(obj), language="python")
+
+
+def placeholder(title: str, what: str, issue: str) -> None:
+    """A page whose topic has not been built yet says so plainly."""
+    page_start(title, what)
+    st.info(f"**Coming soon.** This page is a placeholder: {issue} It is not built yet.", icon=":material/construction:")
+    sidebar_status()
