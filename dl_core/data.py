@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import os
 import struct
 import urllib.error
@@ -53,6 +54,8 @@ def parse_idx(raw: bytes) -> np.ndarray:
         raise ValueError("not an IDX file (bad magic number)")
     ndim = raw[3]
     header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise ValueError(f"IDX file truncated: {len(raw)} bytes, the header alone needs {header}")
     shape = struct.unpack(f">{ndim}I", raw[4:header])
     dtype = np.dtype(_DTYPES[raw[2]])
     expected = int(np.prod(shape)) * dtype.itemsize
@@ -97,7 +100,7 @@ def download(
             try:
                 _fetch_one(base + name + ".gz", folder / f"{name}.gz", FILES[name], progress, timeout)
                 break
-            except (OSError, ValueError) as err:  # URLError is an OSError
+            except (OSError, ValueError, http.client.HTTPException) as err:  # URLError is an OSError
                 errors.append(f"{base}: {err}")
         else:
             raise MnistMissing(
@@ -147,6 +150,8 @@ def load_split(train: bool, folder: Path | None = None, allow_download: bool = F
 def checksum(folder: Path | None = None) -> str:
     """sha256 over the four decompressed files: the same data gives the same value however it was gzipped."""
     folder = default_dir() if folder is None else Path(folder)
+    if missing_files(folder):
+        raise MnistMissing(f"MNIST files missing in {folder.resolve()}: {', '.join(missing_files(folder))}")
     h = hashlib.sha256()
     for name in FILES:
         path = find_file(folder, name)

@@ -104,15 +104,22 @@ def read_upload(raw: bytes) -> np.ndarray:
             if im.width * im.height > MAX_UPLOAD_PIXELS:
                 raise BadImage(f"The image is {im.width}x{im.height} pixels; the limit is 4096x4096.")
             im.draft("L", (512, 512))  # JPEG: decode at reduced size
-            im = im.convert("L")
             im.thumbnail((512, 512))
-            gray = np.asarray(im, dtype=np.float32) / 255.0
+            alpha = np.asarray(im.convert("RGBA"), dtype=np.float32)[..., 3] / 255.0
+            if alpha.min() < 0.5:  # strokes on a transparent background: the alpha channel is the ink
+                return _stretch(alpha)
+            gray = np.asarray(im.convert("L"), dtype=np.float32) / 255.0
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as err:
         raise BadImage(f"This is not a readable PNG or JPEG image ({type(err).__name__}).") from None
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
     if border.mean() > 0.5:  # dark ink on white paper: flip to MNIST's white on black
         gray = 1.0 - gray
-    lo, hi = float(np.percentile(gray, 5)), float(gray.max())
+    return _stretch(gray)
+
+
+def _stretch(ink: np.ndarray) -> np.ndarray:
+    """Background to 0, the brightest ink to 1; a blank image is refused."""
+    lo, hi = float(np.percentile(ink, 5)), float(ink.max())
     if hi - lo < 0.15:
         raise BadImage("The image is blank: no digit stands out from the background.")
-    return np.clip((gray - lo) / (hi - lo), 0.0, 1.0)
+    return np.clip((ink - lo) / (hi - lo), 0.0, 1.0)

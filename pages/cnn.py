@@ -46,7 +46,7 @@ with see:
             res = cnn_views.analysis(model_key, x_bytes, model)
             st.metric("Prediction", str(res["pred"]), f"{100 * res['probs'][res['pred']]:.1f}% confident",
                       delta_color="off")
-            st.altair_chart(charts.prob_bars(res["probs"], res["pred"]))
+            charts.show(charts.prob_bars_vl(res["probs"], res["pred"]))
     if prep is not None:
         maps_tab, filt_tab, sal_tab, arch_tab = st.tabs(["Feature maps", "Filters", "Saliency", "Architecture"])
         with maps_tab:

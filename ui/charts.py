@@ -1,9 +1,113 @@
-"""Altair and image helpers shared by pages. Inputs are numpy arrays; outputs are charts or uint8 images."""
+"""Chart and image helpers shared by pages. Inputs are numpy arrays; outputs are charts or uint8 images.
+
+Two kinds of chart helpers:
+* ``*_vl`` functions return ``VL(data, spec)``: a hand-written Vega-Lite spec (cached, no schema
+  validation) plus a small DataFrame; draw with ``show(chart)``. A rerun pays ~1-3 ms per chart.
+  Use these on every page that reruns often.
+* the Altair functions (``heatmap``, ``heatmap_grid``, ``prob_bars``, ``line_chart``) are convenient,
+  but Altair's ``to_dict`` costs 20-80 ms per chart and rerun; avoid them on hot paths.
+"""
 from __future__ import annotations
+
+import copy
+import functools
+from typing import NamedTuple
 
 import altair as alt
 import numpy as np
 import pandas as pd
+import streamlit as st
+
+
+class VL(NamedTuple):
+    data: pd.DataFrame | None  # the chart's one dataset
+    spec: dict  # Vega-Lite spec without data
+
+
+def show(chart: VL, where=None, **kwargs) -> None:
+    """Draw a ``VL`` chart in ``where`` (default: the current container)."""
+    (where or st).vega_lite_chart(chart.data, copy.deepcopy(chart.spec), **kwargs)
+
+
+@functools.lru_cache(maxsize=512)
+def _heatmap_spec(width: int, height: int, scheme: str, domain: tuple | None, title: str, grid: bool) -> dict:
+    scale = {"scheme": scheme, **({"domain": list(domain)} if domain else {})}
+    tooltip = ([{"field": "channel", "type": "quantitative"}] if grid else []) + [
+        {"field": "row", "type": "quantitative"}, {"field": "col", "type": "quantitative"},
+        {"field": "value", "type": "quantitative", "format": ".3f"}]
+    return {
+        "title": title, "width": width, "height": height, "mark": {"type": "rect"},
+        "encoding": {
+            "x": {"field": "x", "type": "ordinal", "axis": None},
+            "y": {"field": "y", "type": "ordinal", "axis": None},
+            "color": {"field": "value", "type": "quantitative", "scale": scale,
+                      "legend": {"orient": "right", "gradientLength": 120}},
+            "tooltip": tooltip,
+        },
+        "config": {"view": {"strokeWidth": 0}},
+    }
+
+
+def heatmap_grid_vl(df: pd.DataFrame, cell: float, scheme: str = "viridis", domain=None, title: str = "") -> VL:
+    """All channels of a ``grid_frame`` in one chart (one dataset, one mark), with hover values."""
+    width = int((int(df["x"].max()) + 1) * cell)
+    height = int((int(df["y"].max()) + 1) * cell)
+    grid = int(df["channel"].max()) > 0
+    return VL(df, _heatmap_spec(width, height, scheme, tuple(domain) if domain else None, title, grid))
+
+
+def heatmap_vl(arr: np.ndarray, cell: float = 8, scheme: str = "viridis", domain=None, title: str = "") -> VL:
+    """One 2-D array with hover values (row, col, value)."""
+    return heatmap_grid_vl(grid_frame(arr[None], cols=1), cell, scheme, domain, title)
+
+
+_PROB_SPEC = {
+    "height": 220, "mark": {"type": "bar"},
+    "encoding": {
+        "x": {"field": "digit", "type": "nominal", "sort": None, "axis": {"labelAngle": 0}},
+        "y": {"field": "probability", "type": "quantitative", "scale": {"domain": [0, 1]}},
+        "color": {"field": "predicted", "type": "nominal", "legend": None,
+                  "scale": {"domain": ["yes", "no"], "range": ["#e4572e", "#8fa9c7"]}},
+        "tooltip": [{"field": "digit", "type": "nominal"},
+                    {"field": "probability", "type": "quantitative", "format": ".4f"}],
+    },
+}
+
+
+def prob_bars_vl(probs: np.ndarray, pred: int) -> VL:
+    df = pd.DataFrame({"digit": [str(i) for i in range(len(probs))], "probability": probs.astype(float),
+                       "predicted": ["yes" if i == pred else "no" for i in range(len(probs))]})
+    return VL(df, _PROB_SPEC)
+
+
+@functools.lru_cache(maxsize=64)
+def _line_spec(x: str, y: str, title: str, height: int) -> dict:
+    return {
+        "title": title, "height": height, "mark": {"type": "line"},
+        "encoding": {"x": {"field": x, "type": "quantitative"},
+                     "y": {"field": y, "type": "quantitative", "scale": {"zero": False}},
+                     "tooltip": [{"field": x, "type": "quantitative"},
+                                 {"field": y, "type": "quantitative", "format": ".4f"}]},
+    }
+
+
+@functools.lru_cache(maxsize=64)
+def _bar_spec(x: str, y: str, title: str, height: int) -> dict:
+    return {
+        "title": title, "height": height, "mark": {"type": "bar"},
+        "encoding": {"x": {"field": x, "type": "ordinal", "axis": {"labelAngle": 0}},
+                     "y": {"field": y, "type": "quantitative"},
+                     "tooltip": [{"field": x, "type": "ordinal"},
+                                 {"field": y, "type": "quantitative", "format": ".3f"}]},
+    }
+
+
+def bars_vl(df: pd.DataFrame, x: str, y: str, title: str = "", height: int = 160) -> VL:
+    return VL(df, _bar_spec(x, y, title, height))
+
+
+def line_vl(df: pd.DataFrame, x: str, y: str, title: str = "", height: int = 200) -> VL:
+    return VL(df, _line_spec(x, y, title, height))
 
 
 def grid_frame(maps: np.ndarray, cols: int, gap: int = 1) -> pd.DataFrame:
@@ -66,6 +170,17 @@ def line_chart(df: pd.DataFrame, x: str, y: str, color: str | None = None, title
     if color:
         enc["color"] = alt.Color(f"{color}:N")
     return alt.Chart(df, title=title, height=height).mark_line(point=len(df) < 40).encode(**enc)
+
+
+def png(img: np.ndarray) -> bytes:
+    """Encode a uint8 gray or RGB array as PNG bytes (cache these: st.image re-encodes arrays each rerun)."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, format="PNG")
+    return buf.getvalue()
 
 
 def to_uint8(img: np.ndarray, lo: float | None = None, hi: float | None = None) -> np.ndarray:

@@ -90,8 +90,8 @@ def _progress_view(running: bool) -> None:
             df = pd.DataFrame({"step": [(e.epoch - 1) * per_epoch + e.batch for e in batches],
                                "loss": [e.loss for e in batches], "accuracy": [e.acc for e in batches]})
             c1, c2 = st.columns(2)
-            c1.altair_chart(charts.line_chart(df, "step", "loss", title="Training loss (per batch)"))
-            c2.altair_chart(charts.line_chart(df, "step", "accuracy", title="Training accuracy (per batch)"))
+            charts.show(charts.line_vl(df, "step", "loss", title="Training loss (per batch)"), c1)
+            charts.show(charts.line_vl(df, "step", "accuracy", title="Training accuracy (per batch)"), c2)
         if job.state == "error":
             st.error(f"Training failed: {job.error}")
         elif running and not job.running:  # it ended since the page last ran: refresh the whole page once

@@ -79,10 +79,11 @@ def stage_chart(model_key: str, x_bytes: bytes, stage: str, _maps: np.ndarray, s
     cell = max(2.0, min(6.0, 620 / (cols * (_maps.shape[2] + 1))))
     df = charts.grid_frame(_maps, cols)
     m = float(np.abs(_maps).max()) or 1.0
-    return charts.heatmap_grid(df, cell, "redblue" if signed else "viridis",
-                               domain=[m, -m] if signed else [0, m])
+    return charts.heatmap_grid_vl(df, cell, "redblue" if signed else "viridis",
+                                  domain=[m, -m] if signed else [0, m])
 
 
+@st.fragment
 def feature_maps(model_key: str, x_bytes: bytes, res: dict) -> None:
     spatial = [(n, k, o) for n, k, o, _ in res["stages"] if o.ndim == 3]
     names = [n for n, _, _ in spatial]
@@ -93,17 +94,16 @@ def feature_maps(model_key: str, x_bytes: bytes, res: dict) -> None:
     st.caption(f"**{name}** ({kind}): {maps.shape[0]} channels of {maps.shape[1]}x{maps.shape[2]}. "
                + ("Red is positive, blue negative." if signed else "Brighter means stronger activation.")
                + " Hover for values.")
-    st.altair_chart(stage_chart(model_key, x_bytes, name, maps, signed))
+    charts.show(stage_chart(model_key, x_bytes, name, maps, signed))
     flat = [(n, o) for n, k, o, _ in res["stages"] if o.ndim == 1 and k == "relu"]
     if flat:
         n, o = flat[0]
         df = pd.DataFrame({"unit": np.arange(len(o)), "activation": o})
-        st.caption(f"After the first fully connected layer ({n}): {len(o)} units.")
-        st.bar_chart(df, x="unit", y="activation", height=140)
+        charts.show(charts.bars_vl(df, "unit", "activation", f"after {n}: the {len(o)} units of the first fully connected layer"))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def filter_images(model_key: str, _model) -> list[tuple[str, str, np.ndarray]]:
+def filter_images(model_key: str, _model) -> list[tuple[str, str, bytes]]:
     out = []
     for name, conv in cnn.conv_layers(_model):
         w = conv.weight.detach().cpu().numpy()  # (out, in, k, k)
@@ -111,7 +111,7 @@ def filter_images(model_key: str, _model) -> list[tuple[str, str, np.ndarray]]:
         factor = max(1, min(12, 480 // max(grid.shape[:2])))
         desc = (f"**{name}**: {w.shape[0]} filters of {w.shape[1]}x{w.shape[2]}x{w.shape[3]}"
                 + ("" if w.shape[1] == 1 else " (row = output channel, column = input channel)"))
-        out.append((name, desc, charts.upscale(grid, factor)))
+        out.append((name, desc, charts.png(charts.upscale(grid, factor))))
     return out
 
 
@@ -126,7 +126,7 @@ def saliency(res: dict, prep: digits.Prepared) -> None:
     c1, c2 = st.columns(2)
     c1.image(charts.upscale(charts.saliency_overlay(prep.centred, res["saliency"]), 8),
              caption=f"Saliency over the input: which pixels most change the score of '{res['pred']}'", width=224)
-    c2.altair_chart(charts.heatmap(res["saliency"], cell=8, scheme="reds", title="|d logit / d pixel|"))
+    charts.show(charts.heatmap_vl(res["saliency"], cell=8, scheme="reds", title="|d logit / d pixel|"), c2)
 
 
 def architecture(res: dict) -> None:
@@ -148,6 +148,7 @@ def _convolve(img_bytes: bytes, kernel: tuple, stride: int, padding: int):
     return mine.numpy(), float((mine - ref).abs().max())
 
 
+@st.fragment
 def kernel_playground(centred: np.ndarray) -> None:
     st.markdown("Slide a 3x3 kernel over the 28x28 input: each output pixel is the sum of a patch times the kernel.")
     c1, c2, c3 = st.columns([2, 1, 1])
@@ -163,7 +164,7 @@ def kernel_playground(centred: np.ndarray) -> None:
         st.latex(rf"\frac{{W - F + 2P}}{{S}} + 1 = \left\lfloor\frac{{28 - 3 + 2\cdot{padding}}}{{{stride}}}\right\rfloor + 1 = {size}")
     out, diff = _convolve(centred.astype(np.float32).tobytes(), tuple(map(tuple, kernel.tolist())), stride, padding)
     with right:
-        st.altair_chart(charts.heatmap(out, cell=max(4, 224 // size), scheme="redblue",
-                                       domain=[float(np.abs(out).max()) or 1, -(float(np.abs(out).max()) or 1)],
-                                       title=f"output {size}x{size}"))
+        m = float(np.abs(out).max()) or 1.0
+        charts.show(charts.heatmap_vl(out, cell=max(4, 224 // size), scheme="redblue", domain=[m, -m],
+                                      title=f"output {size}x{size}"))
         st.caption(f"Computed by hand (`dl_core.cnn.conv2d_by_hand`); largest difference from `F.conv2d`: {diff:.1e}")

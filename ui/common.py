@@ -6,6 +6,7 @@ import time
 
 import streamlit as st
 import torch
+from streamlit.runtime.pages_manager import PagesManager
 
 from dl_core.device import describe, pick_device
 
@@ -18,6 +19,12 @@ def device() -> torch.device:
 
 def page_start(title: str, intro: str) -> None:
     """Title, a few sentences on what the page shows, and the start of the compute timer."""
+    if PagesManager.uses_pages_directory:
+        # Streamlit sees our pages/ folder and, when a fresh server's first visitor opens a page URL
+        # directly (e.g. /cnn), runs that page in its legacy multipage mode without app.py. Switch
+        # the legacy mode off and rerun, so app.py's st.navigation routes this and every later run.
+        PagesManager.uses_pages_directory = False
+        st.rerun()
     st.session_state["_page_t0"] = time.perf_counter()
     st.title(title)
     st.markdown(intro)

@@ -1,13 +1,13 @@
 """Cached loaders shared by every session: shipped CNNs, their model cards, the MNIST splits."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import streamlit as st
 import torch.nn as nn
 
 from dl_core import cnn, data
+from dl_core.cards import read_card
 from ui.common import device
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -25,7 +25,7 @@ def shipped_cnn(arch: str) -> nn.Module:
 
 @st.cache_data
 def model_card(name: str) -> dict:
-    return json.loads((ASSETS / f"{name}.json").read_text())
+    return read_card(name)
 
 
 @st.cache_resource(show_spinner=False)

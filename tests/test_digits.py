@@ -1,0 +1,284 @@
+"""dl_core.digits: turning drawings and uploads into MNIST-style 28x28 inputs."""
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from dl_core import cnn, data, digits
+from dl_core.digits import BadImage, centre_of_mass, prepare, read_upload, render_digit, to_ink
+
+TARGET = 14.0  # where prepare() puts the centre of mass, in (row, col) pixel indices
+
+
+def encode(array: np.ndarray, fmt: str = "PNG", **kw) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+def ink_bbox(img: np.ndarray, threshold: float = 0.0) -> tuple[int, int]:
+    rows, cols = np.where(img > threshold)
+    return rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
+
+
+# ---------------------------------------------------------------- prepare
+def test_prepare_empty():
+    assert prepare(np.zeros((280, 280), np.float32)) is None
+
+
+def test_prepare_speck():
+    ink = np.zeros((280, 280), np.float32)
+    ink[100, 100] = ink[100, 101] = 1.0
+    assert prepare(ink) is None
+
+
+def test_prepare_faint_ink_is_empty():
+    assert prepare(np.full((280, 280), digits.INK_THRESHOLD * 0.9, np.float32)) is None
+
+
+def test_prepare_minimum_ink():
+    ink = np.zeros((280, 280), np.float32)
+    ink[50:52, 60:62] = 1.0  # exactly MIN_INK_PIXELS
+    assert digits.MIN_INK_PIXELS == 4
+    assert prepare(ink) is not None
+
+
+def corner_blob() -> np.ndarray:
+    ink = np.zeros((280, 280), np.float32)
+    yy, xx = np.mgrid[:280, :280]
+    ink[((yy - 40) / 30.0) ** 2 + ((xx - 230) / 18.0) ** 2 <= 1.0] = 1.0  # an ellipse in the top-right corner
+    return ink
+
+
+def corner_rectangle() -> np.ndarray:
+    ink = np.zeros((280, 280), np.float32)
+    ink[200:270, 10:45] = 0.8
+    return ink
+
+
+def wide_bar() -> np.ndarray:
+    ink = np.zeros((280, 280), np.float32)
+    ink[250:262, 20:180] = 1.0
+    return ink
+
+
+CASES = {**{f"digit{d}": (lambda d=d: render_digit(d)) for d in range(10)},
+         "rotated7": lambda: render_digit(7, rotation=20, stroke=4),
+         "blob": corner_blob, "rectangle": corner_rectangle, "bar": wide_bar}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_prepare_centres_and_scales(case):
+    ink = CASES[case]()
+    p = prepare(ink)
+    assert p is not None
+    assert p.centred.shape == (28, 28) and p.centred.dtype == np.float32
+    assert 0.0 <= p.centred.min() and p.centred.max() <= 1.0
+    cy, cx = centre_of_mass(p.centred)
+    assert abs(cy - TARGET) <= 1.0 and abs(cx - TARGET) <= 1.0, (cy, cx)
+    assert max(ink_bbox(p.centred)) in (19, 20, 21)
+    assert max(p.fitted.shape) == 20
+    # the crop is exactly the bounding box of the ink above the threshold
+    h, w = ink_bbox(ink, digits.INK_THRESHOLD)
+    assert p.cropped.shape == (h, w)
+    np.testing.assert_array_equal(p.ink, ink)
+    assert p.x.shape == (1, 1, 28, 28) and p.x.dtype == torch.float32
+    torch.testing.assert_close(p.x[0, 0], torch.from_numpy((p.centred - data.MEAN) / data.STD))
+    torch.testing.assert_close(p.x[0, 0], (torch.from_numpy(p.centred) - 0.1307) / 0.3081)
+
+
+def test_prepare_is_translation_invariant():
+    ink = render_digit(5, size=200)
+    big = np.zeros((400, 400), np.float32)
+    big[10:210, 150:350] = ink
+    np.testing.assert_allclose(prepare(big).centred, prepare(ink).centred, atol=1e-6)
+
+
+def test_prepare_matches_mnist_centring(mnist_test):
+    """prepare()'s target is where MNIST itself keeps the centre of mass."""
+    coms = np.array([centre_of_mass(img) for img in mnist_test.images[:2000].float().numpy()])
+    mean = coms.mean(0)
+    assert abs(mean[0] - TARGET) < 0.25 and abs(mean[1] - TARGET) < 0.25, mean
+    mnist_box = [max(ink_bbox(img)) for img in mnist_test.images[:500].numpy()]
+    assert np.median(mnist_box) == 20  # and MNIST digits also fill a 20-pixel box
+
+
+def test_rendered_digits_are_recognised():
+    """End to end: the shipped course net reads font-rendered digits after prepare()."""
+    model = cnn.load(Path(__file__).resolve().parent.parent / "assets" / "cnn_course.pt", torch.device("cpu"))
+    with torch.no_grad():
+        preds = [int(model(prepare(render_digit(d)).x).argmax()) for d in range(10)]
+    assert sum(p == d for d, p in enumerate(preds)) >= 8, preds
+
+
+def test_render_digit():
+    ink = render_digit(4, size=100)
+    assert ink.shape == (100, 100) and ink.dtype == np.float32
+    assert ink.min() == 0.0 and ink.max() == 1.0
+    assert not np.array_equal(render_digit(1), render_digit(7))
+    with pytest.raises(ValueError):
+        render_digit(10)
+
+
+# ---------------------------------------------------------------- to_ink
+def test_to_ink_rgba_stroke():
+    rgba = np.zeros((30, 40, 4), np.uint8)
+    rgba[..., 3] = 255
+    rgba[10:20, 5:35, :3] = 255
+    ink = to_ink(rgba)
+    assert ink.shape == (30, 40) and ink.dtype == np.float32
+    expected = np.zeros((30, 40), np.float32)
+    expected[10:20, 5:35] = 1.0
+    np.testing.assert_allclose(ink, expected, atol=1e-5)
+
+
+def test_to_ink_alpha_is_coverage():
+    rgba = np.full((4, 4, 4), 255, np.uint8)
+    rgba[..., 3] = [[0, 51, 128, 255]] * 4
+    np.testing.assert_allclose(to_ink(rgba)[0], [0.0, 0.2, 128 / 255, 1.0], atol=1e-5)
+
+
+def test_to_ink_rgb():
+    rgb = np.zeros((2, 3, 3), np.uint8)
+    rgb[0, 0] = (255, 0, 0)
+    rgb[0, 1] = (0, 255, 0)
+    rgb[0, 2] = (0, 0, 255)
+    rgb[1] = (200, 100, 50)
+    expected = np.array([[0.299, 0.587, 0.114], [(0.299 * 200 + 0.587 * 100 + 0.114 * 50) / 255] * 3])
+    np.testing.assert_allclose(to_ink(rgb), expected, atol=1e-5)
+
+
+def test_to_ink_gray():
+    gray = np.array([[0, 51, 255]], np.uint8)
+    np.testing.assert_allclose(to_ink(gray), [[0.0, 0.2, 1.0]], atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(5,), (5, 5, 2), (5, 5, 5), (5, 5, 1), (2, 5, 5, 3)])
+def test_to_ink_bad_shape(shape):
+    with pytest.raises(BadImage, match="shape"):
+        to_ink(np.zeros(shape, np.uint8))
+
+
+def test_bad_image_is_value_error():
+    assert issubclass(BadImage, ValueError)
+
+
+# ---------------------------------------------------------------- read_upload: good images
+def paper(digit: int = 3, size: int = 280) -> np.ndarray:
+    """A dark digit on white paper, uint8."""
+    return (255 - render_digit(digit, size=size) * 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_read_upload_dark_on_white(fmt):
+    ink = render_digit(3)
+    got = read_upload(encode(paper(3), fmt))
+    assert got.shape == (280, 280)
+    assert 0.0 <= got.min() and got.max() <= 1.0
+    assert got[ink > 0.9].mean() > 0.9  # the strokes are bright now
+    assert got[ink == 0].mean() < 0.05  # the paper is dark
+    p = prepare(got)
+    assert p is not None
+    np.testing.assert_allclose(p.centred, prepare(ink).centred, atol=0.05)
+
+
+def test_read_upload_rgb_png():
+    rgb = np.repeat(paper(8)[..., None], 3, axis=2)
+    got = read_upload(encode(rgb))
+    assert prepare(got) is not None
+    assert got[render_digit(8) > 0.9].mean() > 0.9
+
+
+def test_read_upload_white_on_black_not_inverted():
+    ink = render_digit(2)
+    got = read_upload(encode((ink * 255).astype(np.uint8)))
+    np.testing.assert_allclose(got, ink, atol=1 / 255 + 1e-6)
+
+
+def test_read_upload_shrinks_large_images():
+    got = read_upload(encode(paper(6, size=1200)))
+    assert max(got.shape) <= 512
+    assert prepare(got) is not None
+
+
+def test_read_upload_largest_allowed_size():
+    """4096x4096 passes the size check (and then this one is rejected as blank, not as too large)."""
+    raw = encode(np.full((4096, 4096), 255, np.uint8))
+    assert len(raw) <= digits.MAX_UPLOAD_BYTES
+    with pytest.raises(BadImage, match="blank"):
+        read_upload(raw)
+
+
+# ---------------------------------------------------------------- read_upload: rejected uploads
+def png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A tiny PNG claiming the given size: IHDR, a few bytes of IDAT, IEND. Far too little pixel data."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit grayscale
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(bytes(64)))
+            + png_chunk(b"IEND", b""))
+
+
+def gif_bytes() -> bytes:
+    return encode(paper(1, size=64), "GIF")
+
+
+BAD = {
+    "empty": (lambda: b"", "empty"),
+    "random": (lambda: np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8).tobytes(), "not a readable"),
+    "text": (lambda: b"hello, this is not an image\n" * 10, "not a readable"),
+    "gif": (gif_bytes, "Only PNG and JPEG"),
+    "bmp": (lambda: encode(paper(1, size=64), "BMP"), "Only PNG and JPEG"),
+    "blank_white": (lambda: encode(np.full((100, 100), 255, np.uint8)), "blank"),
+    "blank_black": (lambda: encode(np.zeros((100, 100), np.uint8)), "blank"),
+    "blank_gray_rgb": (lambda: encode(np.full((50, 60, 3), 128, np.uint8)), "blank"),
+    "too_many_bytes": (lambda: b"\x89PNG\r\n\x1a\n" + bytes(digits.MAX_UPLOAD_BYTES), "MB"),
+    "too_many_pixels": (lambda: encode(np.full((5000, 5000), 255, np.uint8)), "4096x4096"),
+    "huge_header": (lambda: png_header_only(50_000, 50_000), None),  # PIL's decompression-bomb guard
+    "wide_header": (lambda: png_header_only(4097, 4096), "4097x4096"),
+    "small_header": (lambda: png_header_only(100, 100), "not a readable"),  # opens, but the data is missing
+    "truncated_png": (lambda: encode(paper(3))[:400], "not a readable"),
+    "truncated_jpeg": (lambda: encode(paper(3), "JPEG")[:300], "not a readable"),
+}
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_read_upload_rejects(case):
+    make, message = BAD[case]
+    raw = make()
+    with pytest.raises(BadImage) as err:
+        read_upload(raw)
+    assert type(err.value) is BadImage
+    assert str(err.value).strip()
+    if message:
+        assert message in str(err.value)
+
+
+def test_over_size_limit_really_is_over():
+    assert len(BAD["too_many_bytes"][0]()) > digits.MAX_UPLOAD_BYTES
+    assert len(BAD["too_many_pixels"][0]()) < digits.MAX_UPLOAD_BYTES  # rejected for its pixels, not bytes
+
+
+def test_read_upload_corrupted_bytes_only_badimage():
+    """Randomly damaged PNGs and JPEGs either decode or raise BadImage, never anything else."""
+    rng = np.random.default_rng(1)
+    for fmt in ("PNG", "JPEG"):
+        good = bytearray(encode(paper(5, size=64), fmt))
+        for _ in range(40):
+            raw = bytearray(good)
+            for pos in rng.integers(0, len(raw), size=4):
+                raw[pos] = int(rng.integers(0, 256))
+            try:
+                out = read_upload(bytes(raw))
+            except BadImage:
+                continue
+            assert out.ndim == 2 and 0.0 <= out.min() and out.max() <= 1.0
