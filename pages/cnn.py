@@ -45,7 +45,7 @@ with see:
             x_bytes = prep.x.numpy().astype("float32").tobytes()
             res = cnn_views.analysis(model_key, x_bytes, model)
             st.metric("Prediction", str(res["pred"]), f"{100 * res['probs'][res['pred']]:.1f}% confident",
-                      delta_color="off")
+                      delta_color="off", delta_arrow="off")
             charts.show(charts.prob_bars_vl(res["probs"], res["pred"]))
     if prep is not None:
         maps_tab, filt_tab, sal_tab, arch_tab = st.tabs(["Feature maps", "Filters", "Saliency", "Architecture"])

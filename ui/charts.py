@@ -26,12 +26,15 @@ class VL(NamedTuple):
 
 def show(chart: VL, where=None, **kwargs) -> None:
     """Draw a ``VL`` chart in ``where`` (default: the current container)."""
+    kwargs.setdefault("width", "content" if "width" in chart.spec else "stretch")
     (where or st).vega_lite_chart(chart.data, copy.deepcopy(chart.spec), **kwargs)
 
 
 @functools.lru_cache(maxsize=512)
 def _heatmap_spec(width: int, height: int, scheme: str, domain: tuple | None, title: str, grid: bool) -> dict:
     scale = {"scheme": scheme, **({"domain": list(domain)} if domain else {})}
+    if scheme == "redblue":  # Vega's redblue runs red -> blue; we want negative blue, positive red
+        scale["reverse"] = True
     tooltip = ([{"field": "channel", "type": "quantitative"}] if grid else []) + [
         {"field": "row", "type": "quantitative"}, {"field": "col", "type": "quantitative"},
         {"field": "value", "type": "quantitative", "format": ".3f"}]

@@ -31,7 +31,7 @@ def controls() -> tuple[cnn.CNNConfig, TrainConfig]:
     c1, c2, c3, c4, c5 = st.columns(5)
     arch = c1.selectbox("Model", ["course", "default"], key="cnn_train_arch",
                         format_func=lambda a: {"course": "Course CNN", "default": "Default CNN"}[a])
-    epochs = c2.number_input("Epochs", 1, MAX_EPOCHS, 2, key="cnn_train_epochs")
+    epochs = c2.number_input("Epochs", 1, MAX_EPOCHS, 3, key="cnn_train_epochs")
     batch = c3.select_slider("Batch size", [16, 32, 64, 128, 256], 64, key="cnn_train_batch")
     opt = c4.selectbox("Optimizer", ["adam", "sgd"], key="cnn_train_opt", format_func=str.upper)
     lr = c5.select_slider("Learning rate", [0.0003, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1], 0.002,

@@ -56,7 +56,7 @@ def preprocessing_strip(prep: digits.Prepared) -> None:
     for col, (label, img) in zip(cols, steps):
         im = charts.to_uint8(img, 0.0, 1.0)
         factor = max(1, 84 // max(im.shape))
-        col.image(charts.upscale(im, factor) if factor > 1 else im, caption=label, width=84)
+        col.image(charts.upscale(im, factor) if factor > 1 else im, caption=label, width=min(84, factor * max(im.shape)))
 
 
 # ---------------------------------------------------------------- analysis --------------------
@@ -75,12 +75,12 @@ def analysis(model_key: str, x_bytes: bytes, _model) -> dict:
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def stage_chart(model_key: str, x_bytes: bytes, stage: str, _maps: np.ndarray, signed: bool):
-    cols = 10 if _maps.shape[0] <= 20 else 16
-    cell = max(2.0, min(6.0, 620 / (cols * (_maps.shape[2] + 1))))
+    cols = 5 if _maps.shape[0] <= 20 else 8
+    cell = max(2.0, min(12.0, 820 / (cols * (_maps.shape[2] + 1))))
     df = charts.grid_frame(_maps, cols)
     m = float(np.abs(_maps).max()) or 1.0
     return charts.heatmap_grid_vl(df, cell, "redblue" if signed else "viridis",
-                                  domain=[m, -m] if signed else [0, m])
+                                  domain=[-m, m] if signed else [0, m])
 
 
 @st.fragment
@@ -157,14 +157,16 @@ def kernel_playground(centred: np.ndarray) -> None:
     padding = c3.slider("Padding P", 0, 3, 0, key="cnn_kernel_padding")
     left, right = st.columns([1, 2])
     with left:
+        st.caption("Edit the kernel's nine weights:")
         edited = st.data_editor(pd.DataFrame(cnn.KERNELS[preset], columns=["a", "b", "c"]).round(3),
                                 key=f"cnn_kernel_edit_{preset}", hide_index=True)
         kernel = np.nan_to_num(edited.to_numpy(dtype=np.float64), nan=0.0).clip(-100, 100)
-        size = cnn.output_size(28, 3, padding, stride)
-        st.latex(rf"\frac{{W - F + 2P}}{{S}} + 1 = \left\lfloor\frac{{28 - 3 + 2\cdot{padding}}}{{{stride}}}\right\rfloor + 1 = {size}")
+    size = cnn.output_size(28, 3, padding, stride)
     out, diff = _convolve(centred.astype(np.float32).tobytes(), tuple(map(tuple, kernel.tolist())), stride, padding)
     with right:
         m = float(np.abs(out).max()) or 1.0
-        charts.show(charts.heatmap_vl(out, cell=max(4, 224 // size), scheme="redblue", domain=[m, -m],
+        charts.show(charts.heatmap_vl(out, cell=max(4, 280 // size), scheme="redblue", domain=[-m, m],
                                       title=f"output {size}x{size}"))
-        st.caption(f"Computed by hand (`dl_core.cnn.conv2d_by_hand`); largest difference from `F.conv2d`: {diff:.1e}")
+    st.latex(rf"\text{{output size}} = \left\lfloor\frac{{W - F + 2P}}{{S}}\right\rfloor + 1 = "
+             rf"\left\lfloor\frac{{28 - 3 + 2\cdot{padding}}}{{{stride}}}\right\rfloor + 1 = {size}")
+    st.caption(f"Computed by hand (`dl_core.cnn.conv2d_by_hand`); largest difference from `F.conv2d`: {diff:.1e}")
