@@ -68,7 +68,7 @@ def test_stroke_starting_under_the_toolbar_registers(page):
 
 
 def test_bad_upload_gets_a_clear_message(page, tmp_path):
-    page.get_by_role("button", name="Upload").click()
+    page.get_by_role("radio", name="Upload").click()
     settle(page)
     bogus = tmp_path / "not-an-image.png"
     bogus.write_bytes(b"this is not a picture at all" * 10)

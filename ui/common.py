@@ -6,6 +6,7 @@ import time
 
 import streamlit as st
 import torch
+from streamlit.runtime import Runtime
 from streamlit.runtime.pages_manager import PagesManager
 
 from dl_core.device import describe, pick_device
@@ -23,8 +24,10 @@ def page_start(title: str, intro: str) -> None:
         # Streamlit sees our pages/ folder and, when a fresh server's first visitor opens a page URL
         # directly (e.g. /cnn), runs that page in its legacy multipage mode without app.py. Switch
         # the legacy mode off and rerun, so app.py's st.navigation routes this and every later run.
+        # (AppTest starts every run in that mode on purpose; a rerun there would drop button clicks.)
         PagesManager.uses_pages_directory = False
-        st.rerun()
+        if type(Runtime._instance) is Runtime:  # a real server, not AppTest's mock
+            st.rerun()
     st.session_state["_page_t0"] = time.perf_counter()
     st.title(title)
     st.markdown(intro)
