@@ -41,8 +41,8 @@ with see:
             st.info(message or "The drawing is empty: draw a digit to see the network at work.",
                     icon=":material/draw:")
         else:
-            cnn_views.preprocessing_strip(prep)
             x_bytes = prep.x.numpy().astype("float32").tobytes()
+            cnn_views.preprocessing_strip(x_bytes, prep)
             res = cnn_views.analysis(model_key, x_bytes, model)
             st.metric("Prediction", str(res["pred"]), f"{100 * res['probs'][res['pred']]:.1f}% confident",
                       delta_color="off", delta_arrow="off")
@@ -54,7 +54,7 @@ with see:
         with filt_tab:
             cnn_views.filters(model_key, model)
         with sal_tab:
-            cnn_views.saliency(res, prep)
+            cnn_views.saliency(model_key, x_bytes, res, prep)
         with arch_tab:
             cnn_views.architecture(res)
     st.subheader("Kernel playground")

@@ -31,7 +31,7 @@ def mnist_dir() -> Path:
     value = os.environ.get("MNIST_DIR")
     if not value:
         skip_or_fail("MNIST_DIR is not set")
-    folder = Path(value)
+    folder = Path(value).resolve()
     if data.missing_files(folder):
         skip_or_fail(f"MNIST files missing in {folder}: {data.missing_files(folder)}")
     return folder

@@ -76,3 +76,22 @@ def test_bad_upload_gets_a_clear_message(page, tmp_path):
     settle(page, 1500)
     page.get_by_text("That upload cannot be used").wait_for(timeout=30_000)
     assert page.locator("[data-testid=stException]").count() == 0
+
+
+def test_training_runs_live_and_stops(page, mnist_dir):
+    page.get_by_role("tab", name="Train it yourself").click()
+    # the default CNN takes over a minute per epoch here: slow enough to watch, then stop
+    page.locator("[data-testid=stSelectbox]").filter(has_text="Model").first.click()
+    page.get_by_role("option", name="Default CNN").click()
+    settle(page)
+    page.get_by_role("button", name="Start training").click()
+    # the progress line is refreshed by a fragment while the rest of the page stays idle
+    progress = page.get_by_text("Epoch 1, batch")
+    progress.wait_for(timeout=60_000)
+    first = progress.inner_text()
+    page.wait_for_function(
+        "t => [...document.querySelectorAll('[data-testid=stProgress]')].some(e => e.innerText.includes('Epoch') && e.innerText.split(',')[1] !== t)",
+        arg=first.split(",")[1], timeout=30_000)
+    page.get_by_role("button", name="Stop").click()
+    page.get_by_text("stopped").first.wait_for(timeout=60_000)
+    assert page.locator("[data-testid=stException]").count() == 0

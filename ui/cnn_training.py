@@ -1,6 +1,8 @@
 """The CNN page's "Train it yourself" tab: controls, a background job, live charts, a stop button."""
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import streamlit as st
 
@@ -11,6 +13,7 @@ from ui.common import device
 from ui.models import mnist
 
 MAX_EPOCHS = 5
+MAX_SECONDS = 300  # a job stops itself after 5 minutes, even if its participant has left
 JOB_KEY = "cnn_job"
 
 
@@ -20,7 +23,7 @@ def _run(model_cfg: cnn.CNNConfig, cfg: TrainConfig, train, test, dev):
         model = next(steps)
         for event in steps:
             job.events.append(event)
-            if job.stop_requested:
+            if job.stop_requested or time.time() - job.started > MAX_SECONDS:
                 steps.close()
                 break
         return model.eval()
@@ -41,7 +44,9 @@ def controls() -> tuple[cnn.CNNConfig, TrainConfig]:
     return cnn.CNNConfig(arch=arch), cfg
 
 
+@st.fragment
 def tab() -> None:
+    """A fragment: changing a setting here reruns only this tab, not the whole page."""
     st.markdown(
         "Train a CNN from scratch on the 60,000 MNIST training images, exactly like the course "
         "notebook, and watch it learn. When it finishes (or you stop it), **your** model replaces the "

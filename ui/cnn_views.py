@@ -49,14 +49,26 @@ def example_digit() -> np.ndarray:
     return digits.prepare(digits.render_digit(7, stroke=4)).centred
 
 
-def preprocessing_strip(prep: digits.Prepared) -> None:
-    steps = [("what you drew", prep.ink), ("crop to the ink", prep.cropped), ("fit 20x20", prep.fitted),
-             ("centre of mass at the centre, 28x28", prep.centred)]
-    cols = st.columns(len(steps))
-    for col, (label, img) in zip(cols, steps):
+STRIP = ("what you drew", "crop to the ink", "fit 20x20", "centre of mass at the centre, 28x28")
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _strip_pngs(x_bytes: bytes, _prep: digits.Prepared) -> list[tuple[bytes, int]]:
+    """PNG bytes (about 84 px, nearest-neighbour so pixels stay visible) of each preprocessing stage."""
+    out = []
+    for img in (_prep.ink, _prep.cropped, _prep.fitted, _prep.centred):
         im = charts.to_uint8(img, 0.0, 1.0)
+        if max(im.shape) > 84:  # the raw drawing: shrink, keep the aspect ratio
+            step = -(-max(im.shape) // 84)
+            im = im[::step, ::step]
         factor = max(1, 84 // max(im.shape))
-        col.image(charts.upscale(im, factor) if factor > 1 else im, caption=label, width=min(84, factor * max(im.shape)))
+        out.append((charts.png(charts.upscale(im, factor)), min(84, factor * max(im.shape))))
+    return out
+
+
+def preprocessing_strip(x_bytes: bytes, prep: digits.Prepared) -> None:
+    for col, label, (png, width) in zip(st.columns(len(STRIP)), STRIP, _strip_pngs(x_bytes, prep)):
+        col.image(png, caption=label, width=width)
 
 
 # ---------------------------------------------------------------- analysis --------------------
@@ -122,9 +134,14 @@ def filters(model_key: str, model) -> None:
         st.image(img)
 
 
-def saliency(res: dict, prep: digits.Prepared) -> None:
+@st.cache_data(max_entries=256, show_spinner=False)
+def _saliency_png(model_key: str, x_bytes: bytes, _centred: np.ndarray, _sal: np.ndarray) -> bytes:
+    return charts.png(charts.upscale(charts.saliency_overlay(_centred, _sal), 8))
+
+
+def saliency(model_key: str, x_bytes: bytes, res: dict, prep: digits.Prepared) -> None:
     c1, c2 = st.columns(2)
-    c1.image(charts.upscale(charts.saliency_overlay(prep.centred, res["saliency"]), 8),
+    c1.image(_saliency_png(model_key, x_bytes, prep.centred, res["saliency"]),
              caption=f"Saliency over the input: which pixels most change the score of '{res['pred']}'", width=224)
     charts.show(charts.heatmap_vl(res["saliency"], cell=8, scheme="reds", title="|d logit / d pixel|"), c2)
 

@@ -1,7 +1,9 @@
 """Glue every page uses: the cached device, the page header, the sidebar status, "Show the code"."""
 from __future__ import annotations
 
+import functools
 import inspect
+import threading
 import time
 
 import streamlit as st
@@ -43,13 +45,23 @@ def sidebar_status() -> None:
             st.caption(f"**Last interaction:** {ms:.0f} ms of compute on the server")
 
 
+_source_lock = threading.Lock()
+
+
+@functools.lru_cache(maxsize=256)
+def _source(obj) -> tuple[str, str]:
+    # inspect parses files with ast, which is not thread-safe in Python 3.11: one lock, once per object
+    with _source_lock:
+        return f"{inspect.getmodule(obj).__name__}.{obj.__qualname__}", inspect.getsource(obj)
+
+
 def show_code(*objects, title: str = "Show the code") -> None:
     """An expander with the real source of dl_core functions/classes (read with inspect, never copied)."""
     with st.expander(title):
         for obj in objects:
-            module = inspect.getmodule(obj).__name__
-            st.caption(f"`{module}.{obj.__qualname__}`")
-            st.code(inspect.getsource(obj), language="python")
+            name, source = _source(obj)
+            st.caption(f"`{name}`")
+            st.code(source, language="python")
 
 
 def placeholder(title: str, what: str, issue: str) -> None:
