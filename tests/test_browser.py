@@ -46,6 +46,7 @@ def test_draw_a_seven_predict_clear(page):
     # The top bar of a 7 starts in the top-right corner, where 0.13.0's hover toolbar sits;
     # the stroke must register anyway.
     stroke(page, box, [(250, 12), (60, 12)])
+    settle(page)  # let the first stroke's rerun finish, as a person lifting the pen would
     stroke(page, box, [(250, 12), (130, 268)])
     settle(page)
     text = prediction_text(page)
