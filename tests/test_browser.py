@@ -32,6 +32,17 @@ def stroke(pg, box, points) -> None:
     pg.mouse.up()
 
 
+def canvas_box(pg) -> dict:
+    """The drawing surface's box, once the page has moved the 0.13.0 toolbar out of the way."""
+    canvas = pg.locator("canvas.upper-canvas").first
+    canvas.wait_for(timeout=30_000)
+    toolbar = pg.locator(".dc-toolbar").first
+    pg.wait_for_function(
+        "([c, t]) => t.getBoundingClientRect().top >= c.getBoundingClientRect().bottom - 1",
+        arg=[canvas.element_handle(), toolbar.element_handle()], timeout=30_000)
+    return canvas.bounding_box()
+
+
 def prediction_text(pg) -> str:
     metric = pg.locator("[data-testid=stMetric]").filter(has_text="Prediction")
     metric.wait_for(timeout=30_000)
@@ -39,9 +50,7 @@ def prediction_text(pg) -> str:
 
 
 def test_draw_a_seven_predict_clear(page):
-    canvas = page.locator("canvas.upper-canvas").first
-    canvas.wait_for(timeout=30_000)
-    box = canvas.bounding_box()
+    box = canvas_box(page)
     assert box["width"] == pytest.approx(280, abs=2)
     # The top bar of a 7 starts in the top-right corner, where 0.13.0's hover toolbar sits;
     # the stroke must register anyway.
@@ -60,9 +69,7 @@ def test_draw_a_seven_predict_clear(page):
 
 
 def test_stroke_starting_under_the_toolbar_registers(page):
-    canvas = page.locator("canvas.upper-canvas").first
-    canvas.wait_for(timeout=30_000)
-    box = canvas.bounding_box()
+    box = canvas_box(page)
     stroke(page, box, [(272, 4), (272, 140)])  # a vertical 1 hugging the top-right corner
     settle(page)
     assert "Prediction" in prediction_text(page)

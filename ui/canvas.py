@@ -24,11 +24,20 @@ _TOOLBAR_CSS = (
 
 _FIX_JS = """
 export default function (component) {
+  if (window.__dlvCanvasFix) { window.__dlvCanvasFix(); return; }  // installed once per page
   const css = %r;
+  const watched = new WeakSet();
+  const watch = (node) => {
+    if (watched.has(node)) return;
+    watched.add(node);
+    new MutationObserver(schedule).observe(node, { childList: true, subtree: true });
+  };
   const patch = () => {
     for (const el of document.querySelectorAll('*')) {
       const root = el.shadowRoot;
-      if (root && root.querySelector('.dc-root') && !root.querySelector('style[data-dlv-fix]')) {
+      if (!root) continue;
+      if (!root.querySelector('.dc-root')) { watch(root); continue; }  // not rendered yet: watch inside
+      if (!root.querySelector('style[data-dlv-fix]')) {
         const style = document.createElement('style');
         style.dataset.dlvFix = '1';
         style.textContent = css;
@@ -36,16 +45,15 @@ export default function (component) {
       }
     }
   };
-  patch();
-  if (!window.__dlvCanvasObserver) {
-    let pending = false;
-    window.__dlvCanvasObserver = new MutationObserver(() => {
-      if (pending) return;
-      pending = true;
-      requestAnimationFrame(() => { pending = false; patch(); });
-    });
-    window.__dlvCanvasObserver.observe(document.body, { childList: true, subtree: true });
+  let pending = false;
+  function schedule() {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => { pending = false; patch(); });
   }
+  window.__dlvCanvasFix = schedule;
+  patch();
+  watch(document.body);
 }
 """ % _TOOLBAR_CSS
 

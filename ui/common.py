@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 import threading
 import time
 
@@ -16,7 +17,12 @@ from dl_core.device import describe, pick_device
 
 @st.cache_resource
 def device() -> torch.device:
-    """Chosen once per server process (dl_core.device decides; DLV_DEVICE overrides)."""
+    """Chosen once per server process (dl_core.device decides; DLV_DEVICE overrides).
+
+    One server process serves every participant, each interaction on one of its threads: torch's
+    intra-op threads would only fight over the same cores. DLV_TORCH_THREADS (default 1) sets them.
+    """
+    torch.set_num_threads(int(os.environ.get("DLV_TORCH_THREADS", "1")))
     return pick_device()
 
 
