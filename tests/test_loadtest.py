@@ -1,0 +1,126 @@
+"""Workshop mode: the websocket load generator against a real server, and the training cap on the CNN page."""
+from __future__ import annotations
+
+import asyncio
+import random
+
+import pytest
+
+from benchmarks import loadtest
+from benchmarks.loadtest import Session, Widget, load, next_value, percentile
+
+CNN_PAGE = str(loadtest.ROOT / "pages" / "cnn.py")
+
+
+# ---------------------------------------------------------------- the generator's own logic ---
+def test_next_value_is_another_valid_value():
+    rng = random.Random(0)
+    slider = Widget("s", "slider", "", [4.0], lo=0.0, hi=12.0, step=1.0, is_int=True)
+    sel = Widget("b", "select_slider", "", ["64"], options=["16", "32", "64", "128"])
+    box = Widget("d", "selectbox", "", "7", options=[str(d) for d in range(10)])
+    num = Widget("n", "number_input", "", 2, lo=1.0, hi=5.0, step=1.0, is_int=True)
+    text = Widget("t", "text_input", "", "(()", max_chars=5)
+    for _ in range(50):
+        v = next_value(slider, rng)
+        assert len(v) == 1 and 0 <= v[0] <= 12 and v[0] == int(v[0]) and v[0] != 4.0
+        v = next_value(sel, rng)
+        assert v[0] in sel.options and v != ["64"]
+        v = next_value(box, rng)
+        assert v in box.options and v != "7"
+        v = next_value(num, rng)
+        assert isinstance(v, int) and 1 <= v <= 5 and v != 2
+        v = next_value(text, rng)
+        assert len(v) <= 5 and set(v) <= set("()")
+    drawing = loadtest.json.loads(next_value(Widget("c", "canvas", "", None), rng))
+    assert drawing["drawing"]["data"].startswith("data:image/png;base64,")
+
+
+def test_percentile_matches_numpy():
+    np = pytest.importorskip("numpy")
+    values = [random.Random(1).random() for _ in range(37)]
+    for q in (0, 50, 95, 100):
+        assert percentile(values, q) == pytest.approx(float(np.percentile(values, q)))
+
+
+# ---------------------------------------------------------------- against a real server -------
+def test_load_generator_three_sessions_no_errors(app_server):
+    """3 simulated participants (home, cnn, home), 3 widget changes each, over the real websocket."""
+    stats = asyncio.run(load(app_server, ["home", "cnn"], users=3, think=0.2, duration=120, ramp=0.3,
+                             timeout=90, seed=1, max_reruns=3))
+    for page in ("home", "cnn"):
+        s = stats[page]
+        assert s.failed_sessions == 0, s.messages
+        assert s.errors == 0, s.messages
+        assert len(s.opens) == s.users > 0
+        assert len(s.reruns) == 3 * s.users, f"{page}: {len(s.reruns)} reruns recorded"
+        assert all(0 < t < 90 for t in s.reruns)
+    assert stats["cnn"].by_widget, "the CNN page's widgets were found and changed"
+
+
+def test_one_session_visits_every_page_without_errors(app_server):
+    """Like a participant clicking through the whole sidebar: every page, one widget change on each."""
+    async def visit():
+        session = Session(app_server, random.Random(2), timeout=90)
+        shown = {}
+        try:
+            run = await session.open("home")
+            pages = sorted(session.pages)
+            assert {"", "cnn"} <= set(pages), pages
+            shown[""] = run.exceptions
+            for page in pages:
+                opened = await session.navigate(page)
+                _, changed = await session.change_random_widget()
+                shown[page] = opened.exceptions + changed.exceptions
+        finally:
+            await session.close()
+        return shown
+
+    shown = asyncio.run(visit())
+    assert not {page: texts for page, texts in shown.items() if texts}
+
+
+# ---------------------------------------------------------------- the training cap ------------
+def test_training_cap_holds_on_the_cnn_page(monkeypatch, mnist_dir):
+    """Cap 1: the first session trains; two more sessions press start and are told the server is busy."""
+    from streamlit.testing.v1 import AppTest
+
+    from ui import jobs
+
+    monkeypatch.setenv("DLV_MAX_JOBS", "1")
+    monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
+    jobs.registry.clear()  # the registry reads DLV_MAX_JOBS when it is first created
+
+    def cnn_session() -> AppTest:
+        # The page script itself: through app.py + switch_page, AppTest resets Streamlit's legacy
+        # pages-folder flag before every run, so ui.common.page_start reruns once per run and the
+        # button's click is consumed by the aborted first pass.
+        at = AppTest.from_file(CNN_PAGE, default_timeout=120)
+        at.run()
+        assert not at.exception
+        return at
+
+    first = cnn_session()
+    first.select_slider(key="cnn_train_batch").set_value(16)  # small batches: the job notices stop sooner
+    first.button(key="cnn_train_start").click().run()
+    assert not first.exception
+    job = first.session_state["cnn_job"]
+    try:
+        assert job.running, job.error
+        assert jobs.registry().cap == 1
+        for _ in range(2):
+            other = cnn_session()
+            other.button(key="cnn_train_start").click().run()
+            assert not other.exception
+            busy = [w.value for w in other.warning if "busy" in w.value]
+            assert busy, [w.value for w in other.warning]
+            assert "1 of 1" in busy[0]
+            assert "cnn_job" not in other.session_state
+            assert [j.owner for j in jobs.registry().active()] == [job.owner]
+        first.button(key="cnn_train_stop").click().run()
+        assert job.stop_requested
+    finally:
+        job.stop()
+        job.thread.join(60)
+        jobs.registry.clear()
+    assert not job.thread.is_alive()
+    assert job.state in ("stopped", "done"), job.error
