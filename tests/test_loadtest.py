@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import threading
 
 import pytest
 
@@ -10,6 +11,25 @@ from benchmarks import loadtest
 from benchmarks.loadtest import Session, Widget, load, next_value, percentile
 
 CNN_PAGE = str(loadtest.ROOT / "pages" / "cnn.py")
+
+
+def run_async(coro):
+    """asyncio.run in a thread of its own: the browser tests' Playwright keeps an event loop running
+    in the main thread for the whole session, and asyncio.run refuses to nest."""
+    out = {}
+
+    def target():
+        try:
+            out["value"] = asyncio.run(coro)
+        except BaseException as err:  # re-raised in the test's thread
+            out["error"] = err
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
 
 
 # ---------------------------------------------------------------- the generator's own logic ---
@@ -45,7 +65,7 @@ def test_percentile_matches_numpy():
 # ---------------------------------------------------------------- against a real server -------
 def test_load_generator_three_sessions_no_errors(app_server):
     """3 simulated participants (home, cnn, home), 3 widget changes each, over the real websocket."""
-    stats = asyncio.run(load(app_server, ["home", "cnn"], users=3, think=0.2, duration=120, ramp=0.3,
+    stats = run_async(load(app_server, ["home", "cnn"], users=3, think=0.2, duration=120, ramp=0.3,
                              timeout=90, seed=1, max_reruns=3))
     for page in ("home", "cnn"):
         s = stats[page]
@@ -75,7 +95,7 @@ def test_one_session_visits_every_page_without_errors(app_server):
             await session.close()
         return shown
 
-    shown = asyncio.run(visit())
+    shown = run_async(visit())
     assert not {page: texts for page, texts in shown.items() if texts}
 
 
