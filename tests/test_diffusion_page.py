@@ -1,0 +1,117 @@
+"""The diffusion page: AppTest with its widgets driven, and a real browser that samples and sees frames."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = "pages/diffusion.py"
+IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def ok(at: AppTest) -> AppTest:
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def latex(at: AppTest) -> str:
+    return " ".join(m.value for m in at.latex)
+
+
+def test_forward_tab_sliders_drive_the_equation():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.switch_page(PAGE)
+    ok(at.run())
+    assert "x_{250}" in latex(at)
+    at.slider(key="diff_t").set_value(0)
+    ok(at.run())
+    assert r"\sqrt{1.0000}\,x_0 + \sqrt{0.0000}" in latex(at)  # t = 0: the image itself
+    at.slider(key="diff_t").set_value(1000)
+    at.radio(key="diff_schedule").set_value("cosine")
+    ok(at.run())
+    text = latex(at)
+    assert "x_{1000}" in text and r"\bar\alpha_{1000} = 0.0000" in text
+    at.selectbox(key="diff_font_digit").set_value(8)
+    at.number_input(key="diff_noise_seed").set_value(10_000)
+    ok(at.run())
+    # the drawing canvas with nothing drawn: a clear message, no traceback
+    at.segmented_control(key="diff_source").set_value("Draw")
+    ok(at.run())
+    assert any("Draw a digit" in i.value for i in at.info)
+
+
+def test_compare_and_latent_tabs_render_with_extreme_sliders():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.switch_page(PAGE)
+    ok(at.run())
+    at.slider(key="diff_cmp_ga").set_value(0.0)
+    at.slider(key="diff_cmp_gb").set_value(8.0)
+    ok(at.run())
+    captions = " ".join(c.value for c in at.caption)
+    assert "w = 0.0" in captions and "w = 8.0" in captions
+    at.radio(key="diff_cmp_what").set_value("steps")
+    ok(at.run())
+    at.slider(key="diff_lat_steps").set_value(10)
+    ok(at.run())
+    last = at.slider(key="diff_lat_step").max
+    assert last == 10
+    at.slider(key="diff_lat_step").set_value(0)
+    ok(at.run())
+    assert any("z_T" in c.value or "t = 1000" in c.value for c in at.caption)
+    at.toggle(key="diff_lat_enc").set_value(True)
+    ok(at.run())
+
+
+def test_sampling_job_produces_frames_in_apptest():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.switch_page(PAGE)
+    ok(at.run())
+    at.slider(key="diff_n").set_value(2)
+    at.slider(key="diff_steps").set_value(10)
+    at.button(key="diff_start").click()
+    ok(at.run())
+    job = at.session_state["diff_job"]
+    deadline = time.time() + 90
+    while job.running and time.time() < deadline:
+        time.sleep(0.5)
+    assert job.state == "done", job.error
+    frames = [e for e in job.events if type(e).__name__ == "Frame"]
+    assert [f.t for f in frames][0] == 1000 and frames[-1].t == 0 and len(frames) == 11
+    assert isinstance(job.result, bytes) and job.result[:6] in (b"GIF87a", b"GIF89a")
+    ok(at.run())
+    assert at.slider(key="diff_frame").max == 10 and at.slider(key="diff_frame").value == 10
+    at.slider(key="diff_frame").set_value(3)
+    ok(at.run())
+    assert "frame 4/11" in " ".join(c.value for c in at.caption)
+    at.button(key="diff_play").click()  # play from the start: every poll advances one frame
+    ok(at.run())
+    first = at.session_state["diff_frame"]
+    ok(at.run())
+    assert at.session_state["diff_playing"] and at.session_state["diff_frame"] == first + 1
+
+
+def test_browser_sampling_shows_frames(browser, app_server):
+    pg = browser.new_page(viewport={"width": 1400, "height": 1100})
+    try:
+        pg.goto(app_server + "/diffusion")
+        pg.wait_for_selector(IDLE, timeout=90_000)
+        pg.get_by_role("tab", name="2. Reverse: noise to digit").click()
+        pg.get_by_role("button", name="Sample").click()
+        # frames appear while sampling runs: the caption names the frame and timestep
+        pg.get_by_text("predicted clean image x0-hat").first.wait_for(timeout=60_000)
+        pg.get_by_text("Download the trajectory").wait_for(timeout=120_000)
+        assert pg.locator("[data-testid=stException]").count() == 0
+    finally:
+        pg.close()

@@ -1,0 +1,158 @@
+"""The reverse-process tab: a background sampling job, frames that appear while it runs, play/pause, GIF."""
+from __future__ import annotations
+
+import time
+from typing import NamedTuple
+
+import numpy as np
+import streamlit as st
+import torch
+
+from dl_core import diffusion as D
+from ui import jobs
+from ui import diffusion_charts as dc
+from ui.diffusion_models import MAX_SAMPLES, latent_models, sampler
+
+JOB_KEY = "diff_job"
+MAX_SECONDS = 240  # a sampling job stops itself after 4 minutes
+DDPM_EVERY = 10  # DDPM has 1000 steps: keep every 10th frame (and the last)
+
+
+class Frame(NamedTuple):
+    t: int  # timestep of x_t
+    index: int  # sampler step
+    pngs: tuple  # PNG bytes of x_t, predicted noise, x0-hat grids
+    gif_frame: np.ndarray  # uint8 x_t | x0-hat side by side, for the GIF
+
+
+def _grids(step: D.Step, cols: int, decode) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    xt, eps, x0 = (a[:, 0].cpu().numpy() for a in (decode(step.x_t), step.eps, decode(step.x0_hat)))
+    if eps.shape[-1] != 28:  # latent noise (7x7): nearest-neighbour up to 28x28 for display
+        eps = eps.repeat(4, axis=1).repeat(4, axis=2)
+    return (dc.tile(dc.signed_to_unit(xt), cols), dc.tile(dc.noise_to_unit(eps), cols),
+            dc.tile(dc.signed_to_unit(x0), cols))
+
+
+def _run(cfg: dict):
+    def run(job: jobs.Job):
+        steps = sampler(cfg["model"], cfg["digit"], cfg["n"], cfg["seed"], cfg["guidance"], cfg["method"], cfg["steps"])
+        decode = (lambda z: latent_models()[0].decode_scaled(z)) if cfg["model"] == "latent" else (lambda x: x)
+        cols = min(cfg["n"], 4)
+        t0 = time.time()
+        for step in steps:
+            keep = cfg["method"] != "ddpm" or step.index % DDPM_EVERY == 0 or step.t == 0
+            if keep:
+                with torch.no_grad():
+                    xt, eps, x0 = _grids(step, cols, decode)
+                pngs = tuple(dc.to_png_gray(g, 4) for g in (xt, eps, x0))
+                both = np.concatenate([xt, np.ones((xt.shape[0], 2)), x0], axis=1)
+                job.events.append(Frame(step.t, step.index, pngs, (both * 255).astype(np.uint8)))
+            if job.stop_requested or time.time() - t0 > MAX_SECONDS:
+                steps.close()
+                break
+        job.events.append(("seconds", time.time() - t0))
+        return dc.gif([f.gif_frame for f in job.events if isinstance(f, Frame)])
+    return run
+
+
+def controls(default_g: float) -> dict:
+    c1, c2, c3, c4 = st.columns(4)
+    model = c1.radio("Model", ["pixel", "latent"], key="diff_model", horizontal=True,
+                     format_func={"pixel": "Pixel U-Net", "latent": "Latent"}.get)
+    digit = c2.selectbox("Digit class", list(range(10)), index=3, key="diff_class")
+    seed = c3.number_input("Seed", 0, 1_000_000, 0, key="diff_seed")
+    n = c4.slider("Samples", 1, MAX_SAMPLES, 8, key="diff_n")
+    c5, c6, c7 = st.columns([1, 1, 2])
+    guidance = c5.slider("Guidance scale w", 0.0, 8.0, default_g, 0.5, key="diff_guidance")
+    method = c6.radio("Sampler", ["ddim", "ddpm"], key="diff_method", horizontal=True,
+                      format_func={"ddim": "DDIM", "ddpm": "DDPM (1000)"}.get)
+    steps = c7.slider("DDIM steps", 10, 100, 50, 5, key="diff_steps", disabled=method == "ddpm")
+    return {"model": model, "digit": int(digit), "seed": int(seed), "n": int(n), "guidance": float(guidance),
+            "method": method, "steps": int(steps) if method == "ddim" else 1000}
+
+
+@st.fragment
+def tab(default_g: float) -> None:
+    st.markdown(
+        "The **reverse process** starts from pure noise $x_T$ and repeatedly asks the U-Net *which noise is in "
+        "this image?* From the predicted noise $\\hat\\epsilon$ we get a guess of the clean image "
+        "$\\hat x_0 = (x_t - \\sqrt{1-\\bar\\alpha_t}\\,\\hat\\epsilon)/\\sqrt{\\bar\\alpha_t}$ and take one step "
+        "towards it. **Classifier-free guidance** runs the model with and without the class and extrapolates: "
+        "$\\hat\\epsilon = \\epsilon_\\varnothing + w(\\epsilon_y - \\epsilon_\\varnothing)$ ($w = 1$: no "
+        "extra push, larger $w$: more typical digits, less variety). DDPM takes all 1000 small random steps; "
+        "DDIM jumps deterministically in 10-100 big ones."
+    )
+    cfg = controls(default_g)
+    job: jobs.Job | None = st.session_state.get(JOB_KEY)
+    running = job is not None and job.running
+    b1, b2, b3, _ = st.columns([1, 1, 1, 3])
+    if b1.button("Sample", key="diff_start", type="primary", disabled=running, icon=":material/auto_awesome:"):
+        job, reason = jobs.registry().start(jobs.session_id(), "diffusion", _run(cfg))
+        if job is None:
+            st.warning(reason, icon=":material/hourglass_top:")
+        else:
+            st.session_state[JOB_KEY] = job
+            st.session_state["diff_job_cfg"] = cfg
+            st.session_state["diff_playing"] = False
+            running = True
+    if b2.button("Stop", key="diff_stop", disabled=not running):
+        job.stop()
+    playing = st.session_state.get("diff_playing", False)
+    if b3.button("Pause" if playing else "Play", key="diff_play", disabled=running or job is None,
+                 icon=":material/pause:" if playing else ":material/play_arrow:"):
+        st.session_state["diff_playing"] = playing = not playing
+        if playing:
+            st.session_state["diff_frame"] = 0
+    _view(running, playing)
+
+
+def _view(running: bool, playing: bool) -> None:
+    @st.fragment(run_every=0.5 if running or playing else None)
+    def view():
+        job: jobs.Job | None = st.session_state.get(JOB_KEY)
+        if job is None:
+            st.info("Pick a class and press **Sample**: the frames appear while the model denoises.",
+                    icon=":material/auto_awesome:")
+            return
+        frames = [e for e in list(job.events) if isinstance(e, Frame)]
+        cfg = st.session_state.get("diff_job_cfg", {})
+        if not frames:
+            st.progress(0.0, text="Starting ...")
+            return
+        last = len(frames) - 1
+        if job.running:
+            idx = last
+            total = cfg.get("steps", 50) // (DDPM_EVERY if cfg.get("method") == "ddpm" else 1) + 1
+            st.progress(min(1.0, len(frames) / total), text=f"Sampling: step {frames[-1].index}, t = {frames[-1].t}")
+        else:
+            if st.session_state.get("diff_playing"):
+                st.session_state["diff_frame"] = st.session_state.get("diff_frame", 0) + 1
+                if st.session_state["diff_frame"] >= last:
+                    st.session_state["diff_playing"] = False
+                    st.session_state["diff_frame"] = last
+                    st.rerun()
+            st.session_state["diff_frame"] = min(st.session_state.get("diff_frame", last), last)
+            idx = st.slider("Step", 0, max(last, 1), key="diff_frame", disabled=last == 0)
+            idx = min(idx, last)
+        f = frames[idx]
+        st.caption(f"{'Pixel' if cfg.get('model') == 'pixel' else 'Latent'} model, digit {cfg.get('digit')}, "
+                   f"guidance {cfg.get('guidance')}, {cfg.get('method', '').upper()}: frame {idx + 1}/{len(frames)}, "
+                   f"t = {f.t}")
+        c1, c2, c3 = st.columns(3)
+        c1.image(f.pngs[0], caption=f"x_t (t = {f.t})", width="stretch")
+        c2.image(f.pngs[1], caption="predicted noise eps-hat" + (" (latent ch. 0)" if cfg.get("model") == "latent" else ""),
+                 width="stretch")
+        c3.image(f.pngs[2], caption="predicted clean image x0-hat", width="stretch")
+        if job.state == "error":
+            st.error(f"Sampling failed: {job.error}")
+        elif not job.running and isinstance(job.result, bytes):
+            secs = next((e[1] for e in job.events if isinstance(e, tuple)), None)
+            st.download_button("Download the trajectory (GIF: x_t | x0-hat)", job.result, "diffusion_trajectory.gif",
+                               "image/gif", key="diff_gif", icon=":material/download:")
+            if secs is not None:
+                st.caption(f"Sampling took {secs:.1f} s on this server ({job.state}).")
+        if st.session_state.get("diff_was_running") and not job.running:
+            st.session_state["diff_was_running"] = False
+            st.rerun()
+        st.session_state["diff_was_running"] = job.running
+    view()
