@@ -1,4 +1,25 @@
-"""GAN: watch it learn: placeholder until its issue lands."""
-from ui.common import placeholder
+"""GAN page: a 2-D GAN Lab trained live in PyTorch, and a digit DCGAN judged by the shipped CNN."""
+import streamlit as st
 
-placeholder("GAN: watch it learn", "A generator and a discriminator trained against each other, live.", "the GAN page (a 2-D GAN Lab in PyTorch and a digit GAN) is planned.")
+from dl_core import dcgan, gan2d, gan_judge
+from ui import gan_digits, gan_lab
+from ui.common import page_start, show_code, sidebar_status
+
+page_start(
+    "GAN: watch it learn",
+    "A generative adversarial network is two networks trained against each other: a **generator** G "
+    "turns random noise into samples, a **discriminator** D scores how real a sample looks. D is "
+    "trained to tell real from fake, G to make D say \"real\". Here both are real PyTorch modules: "
+    "first on 2-D points, where you can see every part of the game, then on handwritten digits.",
+)
+
+lab, digits = st.tabs(["2-D GAN Lab", "Digit GAN"])
+with lab:
+    gan_lab.tab()
+    show_code(gan2d.train_step, gan2d.d_loss_fn, gan2d.g_loss_fn, gan2d.g_arrows, gan2d.divergence)
+with digits:
+    gan_digits.tab()
+    show_code(dcgan.Generator, dcgan.Discriminator, dcgan.train_step, gan_judge.score_probs,
+              title="Show the code: generator, discriminator, the training step, the judge")
+
+sidebar_status()
