@@ -45,3 +45,30 @@ def test_error_is_kept_on_the_job_not_raised():
     job.thread.join(5)
     assert job.state == "error" and "out of cheese" in job.error
     assert reg.active() == []
+
+
+def test_job_of_a_participant_who_left_stops_itself(monkeypatch):
+    """A closed tab frees its training slot after the grace period; a connected one keeps running."""
+    from ui import jobs
+
+    monkeypatch.setattr(jobs, "ORPHAN_GRACE_S", 0.2)
+    connected = {"erin": True, "frank": True}
+    release = threading.Event()
+    left = jobs.Job("erin", "cnn", blocking_run(release), alive=lambda: connected["erin"])
+    stays = jobs.Job("frank", "cnn", blocking_run(release), alive=lambda: connected["frank"])
+    for job in (left, stays):
+        job._checked = -10.0  # check liveness at the first poll
+        job.thread.start()
+    connected["erin"] = False
+    left.thread.join(5)
+    assert left.state == "stopped" and left.orphaned
+    assert stays.running and not stays.orphaned
+    release.set()
+    stays.thread.join(5)
+    assert stays.state == "done"
+
+
+def test_liveness_check_is_off_outside_a_server():
+    from ui import jobs
+
+    assert jobs._liveness() is None

@@ -14,10 +14,11 @@ from typing import Any, Callable
 import streamlit as st
 
 DEFAULT_CAP = 2  # concurrent training jobs per server process (DLV_MAX_JOBS overrides)
+ORPHAN_GRACE_S = 20.0  # a job whose browser session has been gone this long stops itself
 
 
 class Job:
-    def __init__(self, owner: str, kind: str, run: Callable[["Job"], Any]):
+    def __init__(self, owner: str, kind: str, run: Callable[["Job"], Any], alive: Callable[[], bool] | None = None):
         self.owner = owner  # the session that started it
         self.kind = kind  # e.g. "cnn"
         self.events: list = []  # appended by the worker thread only
@@ -27,6 +28,10 @@ class Job:
         self.started = time.time()
         self._stop = threading.Event()
         self._run = run
+        self._alive = alive  # () -> bool: is the participant's browser still connected? (None: always)
+        self._gone_since: float | None = None  # when the session was first seen disconnected
+        self._checked = 0.0  # when liveness was last checked
+        self.orphaned = False  # stopped because its participant left
         self.thread = threading.Thread(target=self._main, name=f"dlv-job-{kind}", daemon=True)
 
     def _main(self) -> None:
@@ -43,6 +48,19 @@ class Job:
 
     @property
     def stop_requested(self) -> bool:
+        """Polled by the worker between steps. Also stops a job whose participant has left: a closed
+        tab must not keep a training slot (and a core) busy until the job's own time limit."""
+        if not self._stop.is_set() and self._alive is not None:
+            now = time.monotonic()
+            if now - self._checked >= 1.0:
+                self._checked = now
+                if self._alive():
+                    self._gone_since = None
+                elif self._gone_since is None:
+                    self._gone_since = now
+                elif now - self._gone_since >= ORPHAN_GRACE_S:
+                    self.orphaned = True
+                    self._stop.set()
         return self._stop.is_set()
 
     @property
@@ -72,10 +90,22 @@ class JobRegistry:
             if len(self._jobs) >= self.cap:
                 return None, (f"The server is busy: {len(self._jobs)} of {self.cap} training slots are in use. "
                               "Try again in a moment.")
-            job = Job(owner, kind, run)
+            job = Job(owner, kind, run, alive=_liveness())
             self._jobs.append(job)
         job.thread.start()
         return job, ""
+
+
+def _liveness() -> Callable[[], bool] | None:
+    """A check that the calling browser session is still connected, or None outside a real server."""
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None or not Runtime.exists():
+        return None
+    runtime, sid = Runtime.instance(), ctx.session_id
+    return lambda: runtime.is_active_session(sid)
 
 
 @st.cache_resource

@@ -38,9 +38,12 @@ def register(sub) -> None:
     p.add_argument("--batch-size", dest="batch_size", type=int)
     p.add_argument("--lr", type=float)
     p.add_argument("--seed", type=int)
+    p.add_argument("--g-ch", dest="g_ch", type=int, help="generator width (default %d)" % MODEL.g_ch)
+    p.add_argument("--d-ch", dest="d_ch", type=int, help="discriminator width (default %d)" % MODEL.d_ch)
     p.add_argument("--judge", choices=sorted(cnn.ARCHS), default="default", help="which shipped CNN judges")
     p.add_argument("--data", help="folder with the MNIST files (default: $MNIST_DIR or data/mnist)")
     p.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    p.add_argument("--out", type=Path, default=ASSETS, help="folder for the weights, snapshots and card")
     p.add_argument("--rescore", action="store_true", help="only re-judge the shipped generator and snapshots")
     p.set_defaults(run=run)
 
@@ -79,7 +82,7 @@ def run(args) -> dict:
         return {"name": NAME, **card["score"]}
     overrides = {k: getattr(args, k) for k in ("steps", "batch_size", "lr", "seed") if getattr(args, k) is not None}
     tcfg = replace(RECIPE, **overrides)
-    cfg = MODEL
+    cfg = replace(MODEL, **{k: getattr(args, k) for k in ("g_ch", "d_ch") if getattr(args, k, None)})
     folder = Path(args.data) if args.data else data.default_dir()
     train = data.load_split(True, folder, allow_download=True)
     fixed_z = dcgan.noise(64, cfg.z_dim, FIXED_SEED, device)
@@ -100,10 +103,10 @@ def run(args) -> dict:
             snap_steps.append(ev.step)
             snap_images.append(ev.samples.numpy())
     train_time = time.perf_counter() - t0
-    dcgan.save(g.cpu(), ASSETS / f"{NAME}.pt")
+    dcgan.save(g.cpu(), args.out / f"{NAME}.pt")
     g = g.to(device)
     steps_arr, images_arr = np.array(snap_steps, dtype=np.int32), np.stack(snap_images)  # (S,), (S, 64, 28, 28)
-    np.savez_compressed(ASSETS / SNAPSHOTS_FILE, steps=steps_arr, images=images_arr,
+    np.savez_compressed(args.out / SNAPSHOTS_FILE, steps=steps_arr, images=images_arr,
                         history=np.array(history, dtype=np.float32), fixed_seed=FIXED_SEED)
     card = {
         "model": "DCGAN generator (dl_core.dcgan.Generator)",
@@ -121,5 +124,5 @@ def run(args) -> dict:
         "judge": judge_info,
         **scores(g, steps_arr, images_arr, judge, device),
     }
-    write_card(NAME, card)
+    write_card(NAME, card, args.out)
     return {"name": NAME, **card["score"], "train_time_s": card["train_time_s"]}
