@@ -71,46 +71,44 @@ def tab() -> None:
     _progress_view(running)
 
 
-def _progress_view(running: bool) -> None:
-    @st.fragment(run_every=1.0 if running else None)
-    def view():
-        job: jobs.Job | None = st.session_state.get(JOB_KEY)
-        if job is None:
-            st.caption("No training run yet in this session.")
-            return
-        events = list(job.events)
-        batches = [e for e in events if isinstance(e, BatchEvent)]
-        epochs = [e for e in events if isinstance(e, EpochEvent)]
-        if batches:
-            last = batches[-1]
-            done = ((last.epoch - 1) * last.batches + last.batch) / (last.batches * st.session_state["cnn_train_epochs"])
-            st.progress(min(done, 1.0), text=f"Epoch {last.epoch}, batch {last.batch}/{last.batches}, "
-                                             f"{last.samples_per_s:.0f} samples/s")
+def _draw(job: jobs.Job) -> None:
+    events = list(job.events)
+    batches = [e for e in events if isinstance(e, BatchEvent)]
+    epochs = [e for e in events if isinstance(e, EpochEvent)]
+    if batches:
+        last = batches[-1]
+        done = ((last.epoch - 1) * last.batches + last.batch) / (last.batches * st.session_state["cnn_train_epochs"])
+        st.progress(min(done, 1.0), text=f"Epoch {last.epoch}, batch {last.batch}/{last.batches}, "
+                                         f"{last.samples_per_s:.0f} samples/s")
+    else:
+        st.progress(0.0, text="Starting ...")
+    for e in epochs:
+        st.code(e.line(), language=None)
+    if batches:
+        per_epoch = batches[-1].batches
+        df = pd.DataFrame({"step": [(e.epoch - 1) * per_epoch + e.batch for e in batches],
+                           "loss": [e.loss for e in batches], "accuracy": [e.acc for e in batches]})
+        c1, c2 = st.columns(2)
+        charts.show(charts.line_vl(df, "step", "loss", title="Training loss (per batch)"), c1)
+        charts.show(charts.line_vl(df, "step", "accuracy", title="Training accuracy (per batch)"), c2)
+    if job.state in ("done", "stopped"):
+        verb = "stopped" if job.state == "stopped" else "finished"
+        if epochs:
+            st.success(f"Training {verb}. Test accuracy {100 * epochs[-1].accuracy:.2f}%. Pick "
+                       "**Your trained model** at the top of the page to look inside it.",
+                       icon=":material/check_circle:")
         else:
-            st.progress(0.0, text="Starting ...")
-        for e in epochs:
-            st.code(e.line(), language=None)
-        if batches:
-            per_epoch = batches[-1].batches
-            df = pd.DataFrame({"step": [(e.epoch - 1) * per_epoch + e.batch for e in batches],
-                               "loss": [e.loss for e in batches], "accuracy": [e.acc for e in batches]})
-            c1, c2 = st.columns(2)
-            charts.show(charts.line_vl(df, "step", "loss", title="Training loss (per batch)"), c1)
-            charts.show(charts.line_vl(df, "step", "accuracy", title="Training accuracy (per batch)"), c2)
-        if job.state == "error":
-            st.error(f"Training failed: {job.error}")
-        elif running and not job.running:  # it ended since the page last ran: refresh the whole page once
-            if job.result is not None and epochs:
-                st.session_state["cnn_user_model"] = job.result
-                st.session_state["cnn_user_label"] = st.session_state.get("cnn_train_label", "your model")
-                st.session_state["cnn_user_acc"] = epochs[-1].accuracy
-            st.rerun()
-        elif not job.running:
-            verb = "stopped" if job.state == "stopped" else "finished"
-            if epochs:
-                st.success(f"Training {verb}. Test accuracy {100 * epochs[-1].accuracy:.2f}%. Pick "
-                           "**Your trained model** at the top of the page to look inside it.",
-                           icon=":material/check_circle:")
-            else:
-                st.info(f"Training {verb} before the first epoch ended: nothing to keep.")
-    view()
+            st.info(f"Training {verb} before the first epoch ended: nothing to keep.")
+
+
+def _keep_model(job: jobs.Job) -> None:
+    """When the run ends, its model replaces the shipped one on this page (this session only)."""
+    epochs = [e for e in list(job.events) if isinstance(e, EpochEvent)]
+    if job.result is not None and epochs:
+        st.session_state["cnn_user_model"] = job.result
+        st.session_state["cnn_user_label"] = st.session_state.get("cnn_train_label", "your model")
+        st.session_state["cnn_user_acc"] = epochs[-1].accuracy
+
+
+def _progress_view(running: bool) -> None:
+    jobs.live_view(JOB_KEY, running, _draw, "No training run yet in this session.", on_end=_keep_model)

@@ -193,36 +193,29 @@ def train_section() -> None:
     progress(running)
 
 
+def _draw(job: jobs.Job) -> None:
+    events = list(job.events)
+    losses = [e for e in events if e[0] == "loss"]
+    samples = [e for e in events if e[0] == "samples"]
+    total = st.session_state.get("gan_train_total", 1)
+    done = losses[-1][1] if losses else 0
+    st.progress(min(done / total, 1.0), text=f"Step {done:,} of {total:,} ({job.state})")
+    if samples:
+        _, step, images, score = samples[-1]
+        left, right = st.columns([1, 1.1], gap="large")
+        left.image(grid_png(images), output_format="PNG", caption=f"The 64 fixed-noise samples at step {step:,}")
+        score_panel(score, right)
+    if losses:
+        s = np.array([e[1] for e in losses])
+        v = np.array([e[2] for e in losses])  # (n, 4): d_loss, g_loss, d_real, d_fake
+        c1, c2 = st.columns(2)
+        charts.show(gan_charts.series(s, {"D loss": v[:, 0], "G loss": v[:, 1]}, "Losses", y_title="loss"), c1)
+        charts.show(gan_charts.series(s, {"D(G(z)) fake": v[:, 3], "D(x) real": v[:, 2]}, "What D says",
+                                      domain=(0, 1), y_title="D"), c2)
+    if job.state in ("done", "stopped"):
+        st.success(f"Training {'stopped' if job.state == 'stopped' else 'finished'} at step {done:,}.",
+                   icon=":material/check_circle:")
+
+
 def progress(running: bool) -> None:
-    @st.fragment(run_every=1.0 if running else None)
-    def view():
-        job: jobs.Job | None = st.session_state.get(JOB_KEY)
-        if job is None:
-            st.caption("No training run yet in this session.")
-            return
-        events = list(job.events)
-        losses = [e for e in events if e[0] == "loss"]
-        samples = [e for e in events if e[0] == "samples"]
-        total = st.session_state.get("gan_train_total", 1)
-        done = losses[-1][1] if losses else 0
-        st.progress(min(done / total, 1.0), text=f"Step {done:,} of {total:,} ({job.state})")
-        if samples:
-            _, step, images, score = samples[-1]
-            left, right = st.columns([1, 1.1], gap="large")
-            left.image(grid_png(images), output_format="PNG", caption=f"The 64 fixed-noise samples at step {step:,}")
-            score_panel(score, right)
-        if losses:
-            s = np.array([e[1] for e in losses])
-            v = np.array([e[2] for e in losses])  # (n, 4): d_loss, g_loss, d_real, d_fake
-            c1, c2 = st.columns(2)
-            charts.show(gan_charts.series(s, {"D loss": v[:, 0], "G loss": v[:, 1]}, "Losses", y_title="loss"), c1)
-            charts.show(gan_charts.series(s, {"D(G(z)) fake": v[:, 3], "D(x) real": v[:, 2]}, "What D says",
-                                          domain=(0, 1), y_title="D"), c2)
-        if job.state == "error":
-            st.error(f"Training failed: {job.error}")
-        elif running and not job.running:
-            st.rerun()  # it ended since the page last ran: refresh once so the buttons update
-        elif not job.running:
-            st.success(f"Training {'stopped' if job.state == 'stopped' else 'finished'} at step {done:,}.",
-                       icon=":material/check_circle:")
-    view()
+    jobs.live_view(JOB_KEY, running, _draw, "No training run yet in this session.")

@@ -118,3 +118,27 @@ def session_id() -> str:
     if "_dlv_session_id" not in st.session_state:
         st.session_state["_dlv_session_id"] = os.urandom(8).hex()
     return st.session_state["_dlv_session_id"]
+
+
+def live_view(key: str, running: bool, draw: Callable[[Job], None], empty: str,
+              on_end: Callable[[Job], None] | None = None, what: str = "Training") -> None:
+    """Show the session's job ``st.session_state[key]`` in a fragment that redraws every second
+    while it runs (the rest of the page is not rerun). ``draw(job)`` shows its events; when the job
+    has ended since the page last ran, ``on_end(job)`` runs once and the whole page reruns (so the
+    Start/Stop buttons change)."""
+
+    @st.fragment(run_every=1.0 if running else None)
+    def view() -> None:
+        job: Job | None = st.session_state.get(key)
+        if job is None:
+            st.caption(empty)
+            return
+        draw(job)
+        if job.state == "error":
+            st.error(f"{what} failed: {job.error}")
+        elif running and not job.running:
+            if on_end is not None:
+                on_end(job)
+            st.rerun()
+
+    view()

@@ -67,36 +67,29 @@ def tab() -> None:
     _progress_view(running)
 
 
+def _draw(job: jobs.Job) -> None:
+    all_events = list(job.events)
+    events = [e for e in all_events if isinstance(e, RaceEvent)]
+    ticks = [e for e in all_events[-3:] if isinstance(e, RaceTick)]
+    label = st.session_state.get("rnn_race_label", "")
+    if ticks:
+        st.caption(f"Race ({label}): step {ticks[-1].step}, {ticks[-1].seconds:.0f} s.")
+    if events:
+        st.caption("Latest accuracy at D: " + ", ".join(f"{CELL_NAMES[e.cell]} {100 * e.acc:.0f}%"
+                                                       for e in events[-3:]))
+        df = pd.DataFrame({"step": [e.step for e in events], "model": [CELL_NAMES[e.cell] for e in events],
+                           "accuracy at D": [e.acc for e in events], "training loss": [e.loss for e in events]})
+        a, b = st.columns(2)
+        a.altair_chart(rc.race_chart(df, "accuracy at D", "Held-out accuracy at distance D", [0, 1]), width="stretch")
+        b.altair_chart(rc.race_chart(df, "training loss", "Training loss (cross-entropy at the '?')"), width="stretch")
+    elif not ticks:
+        st.caption("Starting the race ...")
+    if job.state in ("done", "stopped"):
+        verb = "stopped" if job.state == "stopped" or job.stop_requested else "finished"
+        if ticks and ticks[-1].seconds > MAX_SECONDS:
+            verb = f"stopped at the {MAX_SECONDS} s limit"
+        st.info(f"Race {verb}.", icon=":material/flag:")
+
+
 def _progress_view(running: bool) -> None:
-    @st.fragment(run_every=1.0 if running else None)
-    def view():
-        job: jobs.Job | None = st.session_state.get(JOB_KEY)
-        if job is None:
-            st.caption("No race yet in this session.")
-            return
-        all_events = list(job.events)
-        events = [e for e in all_events if isinstance(e, RaceEvent)]
-        ticks = [e for e in all_events[-3:] if isinstance(e, RaceTick)]
-        label = st.session_state.get("rnn_race_label", "")
-        if ticks:
-            st.caption(f"Race ({label}): step {ticks[-1].step}, {ticks[-1].seconds:.0f} s.")
-        if events:
-            st.caption("Latest accuracy at D: " + ", ".join(f"{CELL_NAMES[e.cell]} {100 * e.acc:.0f}%"
-                                                           for e in events[-3:]))
-            df = pd.DataFrame({"step": [e.step for e in events], "model": [CELL_NAMES[e.cell] for e in events],
-                               "accuracy at D": [e.acc for e in events], "training loss": [e.loss for e in events]})
-            a, b = st.columns(2)
-            a.altair_chart(rc.race_chart(df, "accuracy at D", "Held-out accuracy at distance D", [0, 1]), width="stretch")
-            b.altair_chart(rc.race_chart(df, "training loss", "Training loss (cross-entropy at the '?')"), width="stretch")
-        elif not ticks:
-            st.caption("Starting the race ...")
-        if job.state == "error":
-            st.error(f"The race failed: {job.error}")
-        elif running and not job.running:  # it ended since the page last ran: refresh the whole page once
-            st.rerun()
-        elif not job.running:
-            verb = "stopped" if job.state == "stopped" or job.stop_requested else "finished"
-            if ticks and ticks[-1].seconds > MAX_SECONDS:
-                verb = f"stopped at the {MAX_SECONDS} s limit"
-            st.info(f"Race {verb}.", icon=":material/flag:")
-    view()
+    jobs.live_view(JOB_KEY, running, _draw, "No race yet in this session.", what="The race")
