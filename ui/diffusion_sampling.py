@@ -71,6 +71,23 @@ def controls(default_g: float) -> dict:
             "method": method, "steps": int(steps) if method == "ddim" else 1000}
 
 
+def _set(key: str, value) -> None:
+    st.session_state[key] = value
+
+
+def _stop() -> None:
+    job: jobs.Job | None = st.session_state.get(JOB_KEY)
+    if job is not None:
+        job.stop()
+
+
+def _toggle_play() -> None:
+    playing = not st.session_state.get("diff_playing", False)
+    st.session_state["diff_playing"] = playing
+    if playing:
+        st.session_state["diff_frame"] = 0
+
+
 @st.fragment
 def tab(default_g: float) -> None:
     st.markdown(
@@ -83,26 +100,27 @@ def tab(default_g: float) -> None:
         "DDIM jumps deterministically in 10-100 big ones."
     )
     cfg = controls(default_g)
+    if st.session_state.pop("diff_start_requested", False):
+        current: jobs.Job | None = st.session_state.get(JOB_KEY)
+        if current is None or not current.running:
+            started, reason = jobs.registry().start(jobs.session_id(), "diffusion", _run(cfg))
+            if started is None:
+                st.warning(reason, icon=":material/hourglass_top:")
+            else:
+                st.session_state[JOB_KEY] = started
+                st.session_state["diff_job_cfg"] = cfg
+                st.session_state["diff_playing"] = False
+    # The buttons are drawn after the click was handled (callbacks run before the script), so
+    # "Sample" is greyed out and "Stop" live in the very run that started the job.
     job: jobs.Job | None = st.session_state.get(JOB_KEY)
     running = job is not None and job.running
-    b1, b2, b3, _ = st.columns([1, 1, 1, 3])
-    if b1.button("Sample", key="diff_start", type="primary", disabled=running, icon=":material/auto_awesome:"):
-        job, reason = jobs.registry().start(jobs.session_id(), "diffusion", _run(cfg))
-        if job is None:
-            st.warning(reason, icon=":material/hourglass_top:")
-        else:
-            st.session_state[JOB_KEY] = job
-            st.session_state["diff_job_cfg"] = cfg
-            st.session_state["diff_playing"] = False
-            running = True
-    if b2.button("Stop", key="diff_stop", disabled=not running):
-        job.stop()
     playing = st.session_state.get("diff_playing", False)
-    if b3.button("Pause" if playing else "Play", key="diff_play", disabled=running or job is None,
-                 icon=":material/pause:" if playing else ":material/play_arrow:"):
-        st.session_state["diff_playing"] = playing = not playing
-        if playing:
-            st.session_state["diff_frame"] = 0
+    b1, b2, b3, _ = st.columns([1, 1, 1, 3])
+    b1.button("Sample", key="diff_start", type="primary", disabled=running, icon=":material/auto_awesome:",
+              on_click=_set, args=("diff_start_requested", True))
+    b2.button("Stop", key="diff_stop", disabled=not running, on_click=_stop)
+    b3.button("Pause" if playing else "Play", key="diff_play", disabled=running or job is None,
+              icon=":material/pause:" if playing else ":material/play_arrow:", on_click=_toggle_play)
     _view(running, playing)
 
 
