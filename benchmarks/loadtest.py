@@ -770,6 +770,38 @@ def cpu_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def load_once(args, url: str, server: "Server | None", pages: list[str]) -> dict:
+    """One load run: ``args.users`` participants on ``pages`` (round-robin); prints its table."""
+    c0 = server.cpu_seconds() if server else None
+    rss0 = server.rss_mb() if server else None
+    before = load_average()
+    own0, t0 = time.process_time(), time.perf_counter()
+    stats = asyncio.run(load(url, pages, args.users, args.think, args.duration, args.ramp, args.timeout,
+                             args.seed, args.max_reruns, args.trainers, args.train_page,
+                             tuple(args.train_buttons.split(","))))
+    wall = time.perf_counter() - t0
+    summaries = [s.summary() for s in stats.values()]
+    out = {"users": args.users, "think_s": args.think, "duration_s": args.duration, "wall_s": wall,
+           "pages": summaries, "load_before": before, "load_after": load_average(),
+           "generator_cpu_s": time.process_time() - own0}
+    print(f"{args.users} users, think {args.think:g} s, {args.duration:g} s, load average before "
+          f"{before}, after {out['load_after']}:\n{load_table(summaries)}")
+    if server is not None:
+        out["server_cpu_s"] = server.cpu_seconds() - c0
+        out["server_rss_mb"] = [rss0, server.rss_mb()]
+        print(f"Server CPU {out['server_cpu_s']:.1f} s in {wall:.0f} s wall "
+              f"({100 * out['server_cpu_s'] / wall:.0f}% of one core); RSS {rss0:.0f} -> "
+              f"{server.rss_mb():.0f} MB. Load generator CPU {out['generator_cpu_s']:.1f} s.")
+    for s in summaries:
+        for text in s["messages"]:
+            print(f"  {s['page']}: {text}")
+        if args.verbose:
+            for k, v in s["by_widget"].items():
+                print(f"  {s['page']:12s} {k:45s} n={v['n']:3d} p50 {fmt(v['p50_ms'])} ms p95 {fmt(v['p95_ms'])} ms")
+    print(flush=True)
+    return out
+
+
 def run_all(args) -> dict:
     server = None
     if args.start_server:
@@ -800,31 +832,14 @@ def run_all(args) -> dict:
                     for k, v in r.get("by_widget", {}).items():
                         print(f"  {r['page']:12s} {k:45s} n={v['n']:3d} cpu mean {v['cpu_mean_ms']:.0f} ms")
         if args.users:
-            c0 = server.cpu_seconds() if server else None
-            rss0 = server.rss_mb() if server else None
-            own0, t0 = time.process_time(), time.perf_counter()
-            stats = asyncio.run(load(url, pages, args.users, args.think, args.duration, args.ramp, args.timeout,
-                                     args.seed, args.max_reruns, args.trainers, args.train_page,
-                                     tuple(args.train_buttons.split(","))))
-            wall = time.perf_counter() - t0
-            summaries = [s.summary() for s in stats.values()]
-            result["load"] = {"users": args.users, "think_s": args.think, "duration_s": args.duration,
-                              "wall_s": wall, "pages": summaries, "load_after": load_average(),
-                              "generator_cpu_s": time.process_time() - own0}
-            print(f"{args.users} users, think {args.think:g} s, {args.duration:g} s, load average before "
-                  f"{result['load_before']}, after {result['load']['load_after']}:\n{load_table(summaries)}")
-            if server is not None:
-                result["load"]["server_cpu_s"] = server.cpu_seconds() - c0
-                result["load"]["server_rss_mb"] = [rss0, server.rss_mb()]
-                print(f"Server CPU {result['load']['server_cpu_s']:.1f} s in {wall:.0f} s wall "
-                      f"({100 * result['load']['server_cpu_s'] / wall:.0f}% of one core); RSS {rss0:.0f} -> "
-                      f"{server.rss_mb():.0f} MB. Load generator CPU {result['load']['generator_cpu_s']:.1f} s.")
-            for s in summaries:
-                for text in s["messages"]:
-                    print(f"  {s['page']}: {text}")
-                if args.verbose:
-                    for k, v in s["by_widget"].items():
-                        print(f"  {s['page']:12s} {k:45s} n={v['n']:3d} p50 {fmt(v['p50_ms'])} ms p95 {fmt(v['p95_ms'])} ms")
+            groups = [[p] for p in pages] if args.each_page else [pages]
+            result["load"] = [] if args.each_page else None
+            for group in groups:
+                one = load_once(args, url, server, group)
+                if args.each_page:
+                    result["load"].append(one)
+                else:
+                    result["load"] = one
         if args.memory:
             if server is None:
                 raise SystemExit("--memory needs --start-server or --server-pid")
@@ -856,6 +871,8 @@ def parse_args(argv=None):
     ap.add_argument("--duration", type=float, default=60.0, help="seconds of load")
     ap.add_argument("--ramp", type=float, default=None, help="seconds over which users arrive (default: --think)")
     ap.add_argument("--pages", default="cnn,home", help="url paths, comma-separated (users round-robin), or 'all'")
+    ap.add_argument("--each-page", action="store_true",
+                    help="one load run per page (all --users on that page), one after the other, same server")
     ap.add_argument("--timeout", type=float, default=60.0, help="a run that takes longer fails the session")
     ap.add_argument("--max-reruns", type=int, default=None, help="stop each user after this many reruns")
     ap.add_argument("--trainers", type=int, default=0,
@@ -883,15 +900,16 @@ def main(argv=None) -> dict:
 
 
 def rows(quick: bool) -> list[tuple[str, str, str]]:
-    """Rows for benchmarks.run: home and CNN under 30 users with deploy/'s flags (10 users, 20 s when quick)."""
+    """Rows for benchmarks.run: every page under 30 users (10 users, 20 s when quick), one page at a
+    time, against one server started with deploy/'s flags."""
     users, duration = (10, 20) if quick else (30, 60)
+    res = run_all(parse_args(["--start-server", "--deploy-flags", "--users", str(users), "--duration",
+                              str(duration), "--pages", "all", "--each-page"]))
     out = []
-    for page in ("home", "cnn"):
-        res = run_all(parse_args(["--start-server", "--deploy-flags", "--users", str(users), "--duration",
-                                  str(duration), "--pages", page]))
-        s = res["load"]["pages"][0]
+    for one in res["load"]:
+        s = one["pages"][0]
         out.append((f"Load test (websocket), {users} users, 3 s think, {duration} s, {s['page']} page, deploy/ "
-                    f"flags: rerun p50 / p95 / max (load avg {res['load_before'].split(' / ')[0]})",
+                    f"flags: rerun p50 / p95 / max (load avg {one['load_before'].split(' / ')[0]})",
                     f"{fmt(s['p50_ms'])} / {fmt(s['p95_ms'])} / {fmt(s['max_ms'])} ms, {s['errors']} errors, "
                     f"{s['failed_sessions']} failed", "p95 <= 1000 ms, 0 errors, 0 failed"))
     return out
