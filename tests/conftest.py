@@ -104,3 +104,16 @@ def browser():
         br = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield br
         br.close()
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny models and thousands of tiny steps: one torch intra-op thread (as the app's server uses)
+    is faster than two, and on a busy 2-core machine a second thread only spin-waits for the other
+    core (60 transformer steps once took 100 s instead of 2 s). Restored afterwards."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -9,7 +9,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from dl_core import attention as A
-from test_transformer import one_thread  # noqa: F401  (autouse: one torch thread)
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: see conftest.one_thread
 
 MASKS = ["none", "causal", "padding", "causal+padding"]
 

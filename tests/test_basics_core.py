@@ -311,16 +311,6 @@ def test_divergence_stops_the_trajectory():
 
 
 # ---------------------------------------------------------------- playground ----------------
-@pytest.fixture()
-def one_thread():
-    """Thousands of tiny steps: one intra-op thread avoids OpenMP hand-offs that cost more than the math
-    (dramatically so on a busy 2-core machine). Restored afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.mark.parametrize("dataset", ["circles", "xor"])
 def test_playground_reaches_95_percent_on_circles_and_xor(dataset, one_thread):
     cfg = P.PlaygroundConfig(dataset=dataset)  # the defaults: x1, x2 only, two tanh layers of 4

@@ -5,7 +5,6 @@ import functools
 import gzip
 import hashlib
 import http.server
-import os
 import re
 import shutil
 import socket

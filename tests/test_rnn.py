@@ -22,13 +22,7 @@ FRESH_SEED = 777  # held-out data for the tests: a seed neither training nor the
 SHIPPED = sorted(p.stem for p in ASSETS.glob("rnn_*.json"))
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These models are tiny: one torch thread is faster than two fighting over a shared machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: see conftest.one_thread
 
 
 def randn(*shape, seed=0, scale=1.0):

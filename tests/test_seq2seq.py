@@ -19,13 +19,7 @@ CPU = torch.device("cpu")
 AE_MAX_MSE = 0.06  # stated bound on the held-out pixel MSE (pixels in [0, 1]) of the 2-D-bottleneck autoencoder
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models: a second intra-op thread only spin-waits on a busy machine (the app uses 1 too)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: see conftest.one_thread
 
 
 @pytest.fixture(scope="module", params=sorted(VARIANTS))

@@ -16,14 +16,7 @@ ASSETS = Path(__file__).resolve().parent.parent / "assets"
 CPU = torch.device("cpu")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These models are tiny: a second intra-op thread buys nothing and, on a busy shared machine, makes
-    every op spin-wait for the other core (60 steps took 100 s instead of 2 s). Restored afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: see conftest.one_thread
 
 
 # ---------------------------------------------------------------- the task

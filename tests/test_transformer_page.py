@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
-from test_transformer import one_thread  # noqa: F401  (autouse: one torch thread)
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: see conftest.one_thread
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = "pages/transformer.py"
