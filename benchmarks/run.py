@@ -254,7 +254,7 @@ def table(info: dict, rows: list[dict], seconds: float) -> str:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer repetitions")
-    ap.add_argument("--skip-server", action="store_true", help="skip the real-server memory measurement")
+    ap.add_argument("--skip-server", action="store_true", help="skip the real-server measurements (memory; the load test on every page)")
     ap.add_argument("--json", type=Path, help="also write the results as JSON to this file")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
@@ -265,6 +265,12 @@ def main(argv=None) -> None:
     rows += topic_rows(args.quick)
     if not args.skip_server:
         rows += bench_server()
+        from benchmarks import loadtest  # the workshop: 30 participants on every page, one page at a time
+
+        try:
+            rows += [row(name, result, target) for name, result, target in loadtest.rows(args.quick)]
+        except Exception as err:
+            rows.append(row("Load test", "FAILED", note=f"{type(err).__name__}: {err}"[:160]))
     seconds = time.perf_counter() - t0
     print(table(info, rows, seconds))
     if args.json:
