@@ -28,6 +28,8 @@ class DCGANConfig:
     z_dim: int = 32  # length of the noise vector z
     g_ch: int = 64  # channels of G's 14x14 layer (its 7x7 layer has twice as many)
     d_ch: int = 32  # channels of D's 14x14 layer (its 7x7 layer has twice as many)
+    g_fc: int = 0  # width of a hidden fully connected layer between z and G's 7x7 map (0: none)
+    d_fc: int = 0  # width of a hidden fully connected layer before D's logit (0: none)
 
 
 class Generator(nn.Module):
@@ -37,13 +39,18 @@ class Generator(nn.Module):
         super().__init__()
         self.cfg = cfg
         c = cfg.g_ch
-        self.fc = nn.Linear(cfg.z_dim, 2 * c * 7 * 7, bias=False)
+        if cfg.g_fc:  # one more non-linearity in z-space, where G has to split the noise into 10 digits
+            self.hidden = nn.Linear(cfg.z_dim, cfg.g_fc, bias=False)
+            self.bn_hidden = nn.BatchNorm1d(cfg.g_fc)
+        self.fc = nn.Linear(cfg.g_fc or cfg.z_dim, 2 * c * 7 * 7, bias=False)
         self.bn0 = nn.BatchNorm1d(2 * c * 7 * 7)
         self.up1 = nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(c)
         self.up2 = nn.ConvTranspose2d(c, 1, 4, stride=2, padding=1)
 
     def forward(self, z):  # z: (B, z_dim)
+        if self.cfg.g_fc:
+            z = F.relu(self.bn_hidden(self.hidden(z)))  # (B, g_fc)
         x = self.fc(z)  # (B, 2c*7*7)
         x = F.relu(self.bn0(x))
         x = x.view(-1, 2 * self.cfg.g_ch, 7, 7)  # (B, 2c, 7, 7)
@@ -63,13 +70,18 @@ class Discriminator(nn.Module):
         self.conv1 = nn.Conv2d(1, c, 4, stride=2, padding=1)
         self.conv2 = nn.Conv2d(c, 2 * c, 4, stride=2, padding=1, bias=False)
         self.bn2 = nn.BatchNorm2d(2 * c)
-        self.fc = nn.Linear(2 * c * 7 * 7, 1)
+        if cfg.d_fc:
+            self.hidden = nn.Linear(2 * c * 7 * 7, cfg.d_fc, bias=False)
+            self.bn_hidden = nn.BatchNorm1d(cfg.d_fc)
+        self.fc = nn.Linear(cfg.d_fc or 2 * c * 7 * 7, 1)
 
     def forward(self, x):  # x: (B, 1, 28, 28)
         x = F.leaky_relu(self.conv1(x), 0.2)  # (B, c, 14, 14)
         x = self.conv2(x)  # (B, 2c, 7, 7)
         x = F.leaky_relu(self.bn2(x), 0.2)
         x = x.flatten(1)  # (B, 2c*49)
+        if self.cfg.d_fc:
+            x = F.leaky_relu(self.bn_hidden(self.hidden(x)), 0.2)  # (B, d_fc)
         return self.fc(x).squeeze(1)  # (B,) logits
 
 
@@ -134,8 +146,19 @@ def interpolate(g: Generator, seed_a: int, seed_b: int, steps: int, device: torc
     return g(z)
 
 
-def save(g: Generator, path) -> None:
-    torch.save({"config": asdict(g.cfg), "state_dict": g.state_dict()}, path)
+def save(g: Generator, path, half: bool = False) -> None:
+    """Config + weights; ``half`` stores float tensors as float16 (``load`` turns them back to float32)."""
+    state = {k: v.half() if half and v.is_floating_point() else v for k, v in g.state_dict().items()}
+    torch.save({"config": asdict(g.cfg), "state_dict": state}, path)
+
+
+def round_to_half(g: Generator) -> Generator:
+    """Round G's weights to float16 precision in place: the model ``save(g, half=True)`` will ship."""
+    with torch.no_grad():
+        for v in g.state_dict().values():
+            if v.is_floating_point():
+                v.copy_(v.half().float())
+    return g
 
 
 def load(path, device: torch.device) -> Generator:

@@ -181,6 +181,24 @@ def test_dcgan_shapes_seeds_and_interpolation():
     assert px.dtype == torch.uint8 and torch.allclose(dcgan.from_pixels(px), x, atol=1 / 127)
 
 
+def test_dcgan_hidden_fc_layers_and_half_precision_weights(tmp_path):
+    cfg = dcgan.DCGANConfig(g_fc=48, d_fc=24)
+    torch.manual_seed(0)
+    g, d = dcgan.Generator(cfg), dcgan.Discriminator(cfg)
+    assert g.hidden.weight.shape == (48, cfg.z_dim) and g.fc.weight.shape == (2 * cfg.g_ch * 49, 48)
+    assert d.hidden.weight.shape == (24, 2 * cfg.d_ch * 49) and d.fc.weight.shape == (1, 24)
+    for _ in range(2):  # a few training-mode batches, so that the batch-norm statistics are not trivial
+        g(torch.randn(16, cfg.z_dim))
+    x = dcgan.sample(g, 4, 3, CPU)
+    assert x.shape == (4, 1, 28, 28) and d(x).shape == (4,)
+    dcgan.round_to_half(g)
+    dcgan.save(g, tmp_path / "g.pt", half=True)
+    stored = torch.load(tmp_path / "g.pt", weights_only=True)["state_dict"]
+    assert stored["fc.weight"].dtype == torch.float16 and stored["bn0.num_batches_tracked"].dtype == torch.int64
+    back = dcgan.load(tmp_path / "g.pt", CPU)
+    assert back.cfg == cfg and torch.equal(dcgan.sample(back, 4, 3, CPU), dcgan.sample(g, 4, 3, CPU))
+
+
 def test_dcgan_train_step_d_then_g():
     torch.manual_seed(0)
     cfg = dcgan.DCGANConfig()

@@ -40,6 +40,8 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int)
     p.add_argument("--g-ch", dest="g_ch", type=int, help="generator width (default %d)" % MODEL.g_ch)
     p.add_argument("--d-ch", dest="d_ch", type=int, help="discriminator width (default %d)" % MODEL.d_ch)
+    p.add_argument("--g-fc", dest="g_fc", type=int, help="generator's hidden FC width (default %d)" % MODEL.g_fc)
+    p.add_argument("--d-fc", dest="d_fc", type=int, help="discriminator's hidden FC width (default %d)" % MODEL.d_fc)
     p.add_argument("--judge", choices=sorted(cnn.ARCHS), default="default", help="which shipped CNN judges")
     p.add_argument("--data", help="folder with the MNIST files (default: $MNIST_DIR or data/mnist)")
     p.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
@@ -82,7 +84,8 @@ def run(args) -> dict:
         return {"name": NAME, **card["score"]}
     overrides = {k: getattr(args, k) for k in ("steps", "batch_size", "lr", "seed") if getattr(args, k) is not None}
     tcfg = replace(RECIPE, **overrides)
-    cfg = replace(MODEL, **{k: getattr(args, k) for k in ("g_ch", "d_ch") if getattr(args, k, None)})
+    cfg = replace(MODEL, **{k: getattr(args, k) for k in ("g_ch", "d_ch", "g_fc", "d_fc")
+                          if getattr(args, k, None) is not None})
     folder = Path(args.data) if args.data else data.default_dir()
     train = data.load_split(True, folder, allow_download=True)
     fixed_z = dcgan.noise(64, cfg.z_dim, FIXED_SEED, device)
@@ -103,8 +106,12 @@ def run(args) -> dict:
             snap_steps.append(ev.step)
             snap_images.append(ev.samples.numpy())
     train_time = time.perf_counter() - t0
-    dcgan.save(g.cpu(), args.out / f"{NAME}.pt")
+    # The shipped weights are float16 (half the file): round G to them, so that the last snapshot
+    # and every score below are those of the generator that ships.
+    g = dcgan.round_to_half(g.cpu())
+    dcgan.save(g, args.out / f"{NAME}.pt", half=True)
     g = g.to(device)
+    snap_images[-1] = dcgan.to_pixels(dcgan.sample(g, 64, FIXED_SEED, device)).cpu().numpy()
     steps_arr, images_arr = np.array(snap_steps, dtype=np.int32), np.stack(snap_images)  # (S,), (S, 64, 28, 28)
     np.savez_compressed(args.out / SNAPSHOTS_FILE, steps=steps_arr, images=images_arr,
                         history=np.array(history, dtype=np.float32), fixed_seed=FIXED_SEED)
