@@ -161,6 +161,16 @@ def test_shipped_models_meet_their_cards(name):
     assert score["judge_accuracy"] > 0.3  # far above chance (10%) either way
 
 
+@pytest.mark.parametrize("name", ["diffusion_unet", "diffusion_latent"])
+def test_shipped_models_meet_the_quality_target(name):
+    """The issue's promise, as recorded by the 1,000-sample judging (100 per class, DDIM 50, default w);
+    the test above checks that the shipped weights still reproduce the card."""
+    card = _card(name)
+    assert card["judge_samples"] == 1000 and card["judge_sampler"].startswith("DDIM 50 steps")
+    assert f"guidance {card['default_guidance']}" in card["judge_sampler"]
+    assert card["judge_accuracy"] >= 0.95, card["per_class"]
+
+
 def test_autoencoder_reconstructs_a_font_digit():
     from dl_core import digits
     ae = latent.load_ae(ASSETS / "diffusion_ae.pt", torch.device("cpu"))

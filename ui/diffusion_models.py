@@ -36,8 +36,9 @@ def card(name: str) -> dict:
     return model_card(name)
 
 
-def default_guidance() -> float:
-    return float(card(PIXEL).get("default_guidance", 3.0))
+def default_guidance(kind: str = "pixel") -> float:
+    """The guidance scale a model's card was judged with, and the page's default for that model."""
+    return float(card(PIXEL if kind == "pixel" else LATENT).get("default_guidance", 3.0))
 
 
 def sampler(model_kind: str, digit: int, n: int, seed: int, guidance: float, method: str, steps: int):

@@ -55,15 +55,20 @@ def _run(cfg: dict):
     return run
 
 
-def controls(default_g: float) -> dict:
+def controls(default_g: dict[str, float]) -> dict:
     c1, c2, c3, c4 = st.columns(4)
+    if "diff_guidance" not in st.session_state:
+        st.session_state["diff_guidance"] = default_g[st.session_state.get("diff_model", "pixel")]
     model = c1.radio("Model", ["pixel", "latent"], key="diff_model", horizontal=True,
-                     format_func={"pixel": "Pixel U-Net", "latent": "Latent"}.get)
+                     format_func={"pixel": "Pixel U-Net", "latent": "Latent"}.get,
+                     on_change=lambda: _set("diff_guidance", default_g[st.session_state["diff_model"]]))
     digit = c2.selectbox("Digit class", list(range(10)), index=3, key="diff_class")
     seed = c3.number_input("Seed", 0, 1_000_000, 0, key="diff_seed")
     n = c4.slider("Samples", 1, MAX_SAMPLES, 8, key="diff_n")
     c5, c6, c7 = st.columns([1, 1, 2])
-    guidance = c5.slider("Guidance scale w", 0.0, 8.0, default_g, 0.5, key="diff_guidance")
+    guidance = c5.slider("Guidance scale w", 0.0, 8.0, step=0.5, key="diff_guidance",
+                         help=f"Each model's default is the scale its card was judged with: pixel "
+                              f"{default_g['pixel']:g}, latent {default_g['latent']:g}.")
     method = c6.radio("Sampler", ["ddim", "ddpm"], key="diff_method", horizontal=True,
                       format_func={"ddim": "DDIM", "ddpm": "DDPM (1000)"}.get)
     steps = c7.slider("DDIM steps", 10, 100, 50, 5, key="diff_steps", disabled=method == "ddpm")
@@ -89,7 +94,7 @@ def _toggle_play() -> None:
 
 
 @st.fragment
-def tab(default_g: float) -> None:
+def tab(default_g: dict[str, float]) -> None:
     st.markdown(
         "The **reverse process** starts from pure noise $x_T$ and repeatedly asks the U-Net *which noise is in "
         "this image?* From the predicted noise $\\hat\\epsilon$ we get a guess of the clean image "
