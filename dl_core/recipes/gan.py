@@ -22,9 +22,9 @@ from dl_core.device import pick_device
 
 NAME = "gan_generator"
 SNAPSHOTS_FILE = "gan_snapshots.npz"
-MODEL = dcgan.DCGANConfig(z_dim=32, g_ch=64, d_ch=32)
-RECIPE = dcgan.TrainConfig(steps=9000, batch_size=64, lr=2e-4, beta1=0.5, ema=0.998, seed=1,
-                           snapshots=(50, 100, 200, 500, 750, 1000, 1500, 2000, 3000, 4000, 6000, 8000))
+MODEL = dcgan.DCGANConfig(z_dim=32, g_ch=64, d_ch=32, g_fc=256, d_fc=256)
+RECIPE = dcgan.TrainConfig(steps=8000, batch_size=64, lr=2e-4, beta1=0.5, ema=0.998, seed=1,
+                           snapshots=(50, 100, 200, 500, 750, 1000, 1500, 2000, 3000, 4000, 6000))
 FIXED_SEED = 0  # the noise of the 64 samples shown at every snapshot
 JUDGE_SEED = 12345  # the noise of the 1,000-sample batch the card is scored on
 JUDGE_N = 1000
