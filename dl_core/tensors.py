@@ -218,7 +218,7 @@ def reshape(t: torch.Tensor, op: str, args: tuple[int, ...], transposed_first: b
 
     try:
         out = run(base)
-    except (RuntimeError, IndexError, TypeError) as err:
+    except (RuntimeError, IndexError, TypeError, TensorError) as err:  # shown on the page as PyTorch says it
         return Reshaped(None, None, code, str(err), False)
     moved = run(index)
     same = out.numel() > 0 and out.untyped_storage().data_ptr() == base.untyped_storage().data_ptr()

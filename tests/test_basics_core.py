@@ -369,3 +369,13 @@ def test_exported_script_runs_and_reproduces_the_page(tmp_path, one_thread):
     assert run.returncode == 0, run.stderr
     *_, last = P.train_steps(cfg, P.build_model(cfg), P.make_data(cfg), 120, eval_every=120)
     assert f"test: loss {last.test_loss:.4f}, accuracy {last.test_acc:.4f}" in run.stdout, run.stdout
+
+
+def test_reshape_transpose_with_wrong_argument_count_is_a_message_not_an_exception():
+    from dl_core import tensors as T
+
+    t = torch.arange(6.0).view(2, 3)
+    for args in [(0,), (0, 1, 1), ()]:
+        res = T.reshape(t, "transpose", args)
+        assert res.tensor is None and "exactly two dimensions" in res.error
+    assert T.reshape(t, "transpose", (0, 1)).tensor.shape == (3, 2)

@@ -50,6 +50,10 @@ def test_tensors_tab():
     assert any("view size is not compatible" in e.value for e in ok(at).error)
     at.selectbox(key="basics_t_op").set_value("reshape").run()
     assert "a copy" in texts(ok(at))
+    at.selectbox(key="basics_t_op").set_value("transpose").run()
+    at.text_input(key="basics_t_args_transpose").set_value("0").run()  # one dimension: a message, no traceback
+    assert any("exactly two dimensions" in w.value for w in ok(at).warning)
+    at.selectbox(key="basics_t_op").set_value("reshape").run()
     at.text_input(key="basics_t_bc_b").set_value("4, 2").run()
     assert any("must match the size of tensor b" in e.value for e in ok(at).error)
     at.selectbox(key="basics_t_pb").set_value("int64").run()

@@ -87,6 +87,9 @@ def _reshape(t: torch.Tensor | None) -> None:
     except T.TensorError as err:
         st.warning(str(err))
         return
+    if op == "transpose" and len(args) != 2:
+        st.warning("`transpose` swaps exactly two dimensions: type two numbers, e.g. `0, 1`.")
+        return
     res = T.reshape(t, op, args, first and t.dim() == 2)
     st.code(res.code, language="python")
     if res.error:
