@@ -41,16 +41,19 @@ st.caption(f"Pixel U-Net: {pixel_card['parameters']:,} parameters, {_steps(pixel
            "model needs a stronger push from guidance to be as reliable.")
 
 g0 = {"pixel": default_guidance("pixel"), "latent": default_guidance("latent")}
-fwd, rev, cmp_tab, lat = st.tabs(["1. Forward: noise your digit", "2. Reverse: noise to digit",
-                                  "3. Compare settings", "4. Latent diffusion"])
-with fwd:
-    diffusion_forward.tab()
-    show_code(D.make_schedule, D.cosine_betas, D.q_sample, title="Show the code (schedules, q_sample)")
+TABS = ["1. Forward: noise your digit", "2. Reverse: noise to digit", "3. Compare settings", "4. Latent diffusion"]
+# Only the open tab runs (on_change="rerun"): a rerun does one tab's work, not four.
+fwd, rev, cmp_tab, lat = st.tabs(TABS, key="diff_tab", on_change="rerun")
+if fwd.open:
+    with fwd:
+        diffusion_forward.tab()
+        show_code(D.make_schedule, D.cosine_betas, D.q_sample, title="Show the code (schedules, q_sample)")
 
-with rev:
-    diffusion_sampling.tab(g0)
-    show_code(D.ddpm_step, D.ddpm_sample, D.ddim_sample, D.guided_eps, unet.UNet,
-              title="Show the code (samplers, guidance, U-Net)")
+if rev.open:
+    with rev:
+        diffusion_sampling.tab(g0)
+        show_code(D.ddpm_step, D.ddpm_sample, D.ddim_sample, D.guided_eps, unet.UNet,
+                  title="Show the code (samplers, guidance, U-Net)")
 
 
 @st.fragment
@@ -72,9 +75,20 @@ def compare() -> None:
         sa = a.slider("DDIM steps A", 10, 100, 10, 5, key="diff_cmp_sa")
         sb = b.slider("DDIM steps B", 10, 100, 50, 5, key="diff_cmp_sb")
         settings = [(g0[model], sa), (g0[model], sb)]
-    for col, (g, steps) in zip((a, b), settings):
+    current = (model, int(digit), tuple(settings))
+    # Sampling costs about half a second of the server's CPU, shared by everyone in a workshop, so a
+    # change of settings only samples when asked to. The first view (the defaults) is cached for all.
+    if "diff_cmp_shown" not in st.session_state:
+        st.session_state["diff_cmp_shown"] = current
+    if st.button("Sample both", key="diff_cmp_go", icon=":material/compare:"):
+        st.session_state["diff_cmp_shown"] = current
+    shown_model, shown_digit, shown_settings = st.session_state["diff_cmp_shown"]
+    if st.session_state["diff_cmp_shown"] != current:
+        st.caption("Settings changed: press **Sample both** to see them. Showing: "
+                   f"{shown_model} model, digit {shown_digit}.")
+    for col, (g, steps) in zip((a, b), shown_settings):
         with col, st.spinner("Sampling ..."):
-            imgs, secs = final_samples(model, int(digit), 8, 0, float(g), int(steps))
+            imgs, secs = final_samples(shown_model, shown_digit, 8, 0, float(g), int(steps))
             col.image(_grid_png(imgs), width="stretch")
             col.caption(f"w = {g}, {steps} DDIM steps: {secs:.2f} s")
 
@@ -84,12 +98,14 @@ def _grid_png(imgs) -> bytes:
     return dc.to_png_gray(dc.tile(imgs, 4), 4)
 
 
-with cmp_tab:
-    compare()
+if cmp_tab.open:
+    with cmp_tab:
+        compare()
 
-with lat:
-    diffusion_latent.tab(g0["latent"])
-    show_code(latent.AutoEncoder, latent.cross_attention, latent.LatentDenoiser,
-              title="Show the code (autoencoder, cross-attention, latent denoiser)")
+if lat.open:
+    with lat:
+        diffusion_latent.tab(g0["latent"])
+        show_code(latent.AutoEncoder, latent.cross_attention, latent.LatentDenoiser,
+                  title="Show the code (autoencoder, cross-attention, latent denoiser)")
 
 sidebar_status()

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = "pages/diffusion.py"
 IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
+TABS = ["1. Forward: noise your digit", "2. Reverse: noise to digit", "3. Compare settings", "4. Latent diffusion"]
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: see conftest.one_thread
@@ -18,6 +19,12 @@ pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: see conftest.
 def ok(at: AppTest) -> AppTest:
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def tab(at: AppTest, name: str) -> AppTest:
+    """Open one of the page's tabs (only the open tab runs)."""
+    at.session_state["diff_tab"] = next(t for t in TABS if t.startswith(name))
+    return ok(at.run())
 
 
 def latex(at: AppTest) -> str:
@@ -50,28 +57,44 @@ def test_compare_and_latent_tabs_render_with_extreme_sliders():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
     at.switch_page(PAGE)
     ok(at.run())
+    tab(at, "3.")
     at.slider(key="diff_cmp_ga").set_value(0.0)
     at.slider(key="diff_cmp_gb").set_value(8.0)
     ok(at.run())
     captions = " ".join(c.value for c in at.caption)
-    assert "w = 0.0" in captions and "w = 8.0" in captions
-    at.radio(key="diff_cmp_what").set_value("steps")
+    assert "Settings changed" in captions and "w = 8.0" not in captions, "a change alone does not sample"
+    at.button(key="diff_cmp_go").click()
     ok(at.run())
+    captions = " ".join(c.value for c in at.caption)
+    assert "w = 0.0" in captions and "w = 8.0" in captions and "Settings changed" not in captions
+    at.radio(key="diff_cmp_what").set_value("steps")
+    at.button(key="diff_cmp_go").click()
+    ok(at.run())
+    assert "10 DDIM steps" in " ".join(c.value for c in at.caption)
+    tab(at, "4.")
+    assert at.slider(key="diff_lat_step").max == 25
     at.slider(key="diff_lat_steps").set_value(10)
     ok(at.run())
-    last = at.slider(key="diff_lat_step").max
-    assert last == 10
+    assert at.slider(key="diff_lat_step").max == 25, "still the shown trajectory until Sample is pressed"
+    at.button(key="diff_lat_go").click()
+    ok(at.run())
+    assert at.slider(key="diff_lat_step").max == 10
     at.slider(key="diff_lat_step").set_value(0)
     ok(at.run())
     assert any("z_T" in c.value or "t = 1000" in c.value for c in at.caption)
     at.toggle(key="diff_lat_enc").set_value(True)
     ok(at.run())
+    at.button(key="diff_lat_measure").click()
+    ok(at.run())
+    assert at.session_state["diff_lat_measured"] == (5, 0, 5.0)  # the shown digit, seed and guidance
+    assert any("Sampling time, 16 digits" in str(c.proto) for c in at.get("vega_lite_chart"))
 
 
 def test_sampling_job_produces_frames_in_apptest():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.switch_page(PAGE)
     ok(at.run())
+    tab(at, "2.")
     at.slider(key="diff_n").set_value(2)
     at.slider(key="diff_steps").set_value(10)
     at.button(key="diff_start").click()

@@ -58,8 +58,19 @@ def tab(default_g: float) -> None:
     guidance = c3.slider("Guidance w", 0.0, 8.0, default_g, 0.5, key="diff_lat_guidance")
     steps = c4.slider("DDIM steps", 10, 100, 25, 5, key="diff_lat_steps")
     n = 4
+    current = (int(digit), n, int(seed), float(guidance), int(steps))
+    # Sampling costs the shared server about 0.3 s of CPU: it runs when asked (the defaults are cached).
+    if "diff_lat_shown" not in st.session_state:
+        st.session_state["diff_lat_shown"] = current
+    if st.button("Sample in latent space", key="diff_lat_go", type="primary", icon=":material/auto_awesome:"):
+        st.session_state["diff_lat_shown"] = current
+    shown = st.session_state["diff_lat_shown"]
+    if shown != current:
+        st.caption(f"Settings changed: press **Sample in latent space** to run them. Showing digit {shown[0]}, "
+                   f"seed {shown[2]}, w = {shown[3]:g}, {shown[4]} DDIM steps.")
+    digit = shown[0]
     with st.spinner("Sampling in latent space ..."):
-        tr = latent_trajectory(int(digit), n, int(seed), float(guidance), int(steps))
+        tr = latent_trajectory(*shown)
     last = len(tr["t"]) - 1
     idx = st.slider("Sampler step (0 = pure noise z_T; the last = z_0, decoded)", 0, last, last, key="diff_lat_step")
     stage = "diffusion" if idx == 0 else "decoder" if idx == last else "denoiser"
@@ -69,18 +80,21 @@ def tab(default_g: float) -> None:
     if stage == "encoder":
         _encoder_view(int(digit))
     else:
-        _step_view(tr, idx, stage, (int(digit), n, int(seed), float(guidance), int(steps)))
+        _step_view(tr, idx, stage, shown)
     st.markdown("**Pixel space vs latent space** (16 samples, DDIM 50 steps, measured on this server; "
                 "quality: the share of 1,000 samples the shipped CNN reads as the requested digit).")
-    if st.toggle("Measure both now (takes a few seconds)", key="diff_lat_measure"):
+    if st.button("Measure both now (a few seconds)", key="diff_lat_measure", icon=":material/timer:"):
+        st.session_state["diff_lat_measured"] = (digit, shown[2], shown[3])
+    if "diff_lat_measured" in st.session_state:
+        m_digit, m_seed, m_g = st.session_state["diff_lat_measured"]
         with st.spinner("Sampling 16 digits with each model ..."):
-            px, t_px = final_samples("pixel", int(digit), 16, int(seed), float(guidance), 50)
-            lt, t_lt = final_samples("latent", int(digit), 16, int(seed), float(guidance), 50)
+            px, t_px = final_samples("pixel", m_digit, 16, m_seed, m_g, 50)
+            lt, t_lt = final_samples("latent", m_digit, 16, m_seed, m_g, 50)
         a, b = st.columns(2)
         a.image(dc.to_png_gray(dc.tile(px, 8), 3), caption=f"pixel U-Net: {t_px:.2f} s")
         b.image(dc.to_png_gray(dc.tile(lt, 8), 3), caption=f"latent: {t_lt:.2f} s")
         df = pd.DataFrame({"model": ["pixel", "latent"], "seconds": [t_px, t_lt]})
-        charts.show(dc.bars_vl(df, "model", "seconds", "Sampling time, 16 digits"))
+        charts.show(dc.bars_vl(df, "model", "seconds", f"Sampling time, 16 digits ({m_digit}s, w = {m_g:g})"))
     rows = []
     for name, label in ((PIXEL, "pixel U-Net"), (LATENT, "latent + cross-attention")):
         c = card(name)

@@ -65,33 +65,41 @@ def matrix(mat: np.ndarray, rows: list[str], cols: list[str], title: str = "", s
     finite = df["value"].dropna().to_numpy()
     m = float(np.abs(finite).max()) if finite.size else 1.0
     m = m or 1.0
+    # Written as a plain Vega-Lite dict: building it through Altair cost ~10 ms per heatmap, which a
+    # workshop's 30 participants pay on every new input (the calculator draws a dozen of them).
     if signed:
-        scale = alt.Scale(scheme="redblue", domain=[m, -m])
+        scale = {"scheme": "redblue", "domain": [m, -m]}
+    elif scheme == "greys" and domain:  # the mask: 0 stays white
+        scale = {"domain": list(domain), "range": ["#ffffff", "#444444"]}
     else:
-        scale = alt.Scale(scheme=scheme, domain=domain) if domain else alt.Scale(scheme=scheme)
-        if scheme == "greys" and domain:  # the mask: 0 stays white
-            scale = alt.Scale(domain=domain, range=["#ffffff", "#444444"])
-    base = alt.Chart(DATA, title=title).encode(
-        x=alt.X("col:O", sort=col_order, title=col_title, axis=alt.Axis(labelAngle=-60, labelLimit=80)),
-        y=alt.Y("row:O", sort=list(rows), title=row_title, axis=alt.Axis(labelLimit=80)),
-        tooltip=[alt.Tooltip("row:N", title=row_title), alt.Tooltip("col:N", title=col_title),
-                 alt.Tooltip("shown:N", title="value")],
-    )
-    valid = base.transform_filter("isValid(datum.value)")
-    legend = None if scheme == "greys" else alt.Legend(title=None, gradientLength=max(60, min(200, cell * r)))
-    layers = [valid.mark_rect().encode(color=alt.Color("value:Q", scale=scale, legend=legend))]
+        scale = {"scheme": scheme, **({"domain": list(domain)} if domain else {})}
+    legend = None if scheme == "greys" else {"title": None, "gradientLength": max(60, min(200, cell * r))}
+    valid, invalid = {"filter": "isValid(datum.value)"}, {"filter": "!isValid(datum.value)"}
+    layers = [{"mark": {"type": "rect"}, "transform": [valid],
+               "encoding": {"color": {"field": "value", "type": "quantitative", "scale": scale, "legend": legend}}}]
     if masked.any():
-        layers.append(base.transform_filter("!isValid(datum.value)").mark_rect(color="#d0d0d0"))
+        layers.append({"mark": {"type": "rect", "color": "#d0d0d0"}, "transform": [invalid]})
     if cell >= text_min_cell:
         dark = f"abs(datum.value) > {0.6 * m}" if signed else f"datum.value > {0.6 * (domain[1] if domain else m)}"
-        layers.append(valid.mark_text(fontSize=9 if cell < 30 else 10).encode(
-            text=alt.Text("value:Q", format=text_fmt),
-            color=alt.condition(dark, alt.value("white"), alt.value("#333"))))
+        layers.append({"mark": {"type": "text", "fontSize": 9 if cell < 30 else 10}, "transform": [valid],
+                       "encoding": {"text": {"field": "value", "type": "quantitative", "format": text_fmt},
+                                    "color": {"condition": {"test": dark, "value": "white"}, "value": "#333"}}})
         if masked.any() and masked_text:
-            layers.append(base.transform_filter("!isValid(datum.value)").mark_text(fontSize=10, color="#555")
-                          .encode(text=alt.value(masked_text)))
-    chart = alt.layer(*layers).properties(width=cell * len(col_order), height=cell * r)
-    return spec(chart.configure_view(strokeWidth=0), df, PAD)
+            layers.append({"mark": {"type": "text", "fontSize": 10, "color": "#555"}, "transform": [invalid],
+                           "encoding": {"text": {"value": masked_text}}})
+    chart = {
+        "$schema": "https://vega.github.io/schema/vega-lite/v6.json", "data": {"name": "table"}, "title": title,
+        "width": cell * len(col_order), "height": cell * r, "config": {"view": {"strokeWidth": 0}},
+        "encoding": {
+            "x": {"field": "col", "type": "ordinal", "sort": col_order, "title": col_title,
+                  "axis": {"labelAngle": -60, "labelLimit": 80}},
+            "y": {"field": "row", "type": "ordinal", "sort": list(rows), "title": row_title, "axis": {"labelLimit": 80}},
+            "tooltip": [{"field": "row", "type": "nominal", "title": row_title},
+                        {"field": "col", "type": "nominal", "title": col_title},
+                        {"field": "shown", "type": "nominal", "title": "value"}]},
+        "layer": layers,
+    }
+    return {**chart, "datasets": {"table": df}, "autosize": PAD}
 
 
 def grid(w: np.ndarray, row_tokens: list[str], col_tokens: list[str], title: str, row_title: str,
