@@ -36,73 +36,79 @@ st.caption(f"Shipped LSTM ({lstm_card['config']['hidden']} units): {metric}, {ls
            f"parameters, trained in {lstm_card['train_time_s']:.0f} s by `{lstm_card['command']}`.")
 inp = rnn_views.input_panel(task)
 
-gates_tab, plain_tab, why_tab, shapes_tab = st.tabs(["LSTM gates", "Plain RNN, unrolled", "Why gates?", "Shape explorer"])
-with gates_tab:
-    if inp is not None:
-        res = rnn_views.analyse(task, "lstm", inp)
-        rnn_views.predictions(task, res, inp, "lstm")
-        st.subheader("Every gate at every step")
-        st.markdown("Each heatmap has time left to right (the input along the bottom) and one row per unit. "
-                    "Gates run from 0 (closed) to 1 (open); `g`, `c` and `h` are signed (blue negative, red "
-                    "positive). Hover any cell for its value. The framed row is the unit picked here:")
-        unit = rnn_views.unit_picker(task, "lstm", res["h"].shape[1])
-        rnn_views.heatmaps(res, inp.labels, ("i", "f", "g", "o", "c", "h"), unit)
-        rnn_views.unit_view(task, res, inp, ("i", "f", "g", "o", "c", "h"), unit)
-        st.subheader("Inside one step")
-        t = rnn_views.step_slider(f"rnn_step_{task}_lstm", len(inp.labels))
-        rnn_views.lstm_step(res, inp, t, unit)
-    show_code(rnn.LSTMCell.forward, rnn._Cell.preactivations, rnn.unroll, rnn.SeqModel.forward)
+TABS = ["LSTM gates", "Plain RNN, unrolled", "Why gates?", "Shape explorer"]
+# Only the open tab runs (on_change="rerun"): in a workshop every rerun's CPU is shared by the room.
+gates_tab, plain_tab, why_tab, shapes_tab = st.tabs(TABS, key="rnn_tab", on_change="rerun")
+if gates_tab.open:
+    with gates_tab:
+        if inp is not None:
+            res = rnn_views.analyse(task, "lstm", inp)
+            rnn_views.predictions(task, res, inp, "lstm")
+            st.subheader("Every gate at every step")
+            st.markdown("Each heatmap has time left to right (the input along the bottom) and one row per unit. "
+                        "Gates run from 0 (closed) to 1 (open); `g`, `c` and `h` are signed (blue negative, red "
+                        "positive). Hover any cell for its value. The framed row is the unit picked here:")
+            unit = rnn_views.unit_picker(task, "lstm", res["h"].shape[1])
+            rnn_views.heatmaps(res, inp.labels, ("i", "f", "g", "o", "c", "h"), unit)
+            rnn_views.unit_view(task, res, inp, ("i", "f", "g", "o", "c", "h"), unit)
+            st.subheader("Inside one step")
+            t = rnn_views.step_slider(f"rnn_step_{task}_lstm", len(inp.labels))
+            rnn_views.lstm_step(res, inp, t, unit)
+        show_code(rnn.LSTMCell.forward, rnn._Cell.preactivations, rnn.unroll, rnn.SeqModel.forward)
 
-with plain_tab:
-    rnn_card = rnn_models.card(task, "rnn")
-    st.markdown("The plain (Elman) RNN has no gates and no cell: one `tanh` layer whose output is fed back. "
-                f"The shipped one was trained on the same task the same way: held-out "
-                f"{rnn_models.score(task, rnn_card)} (the LSTM: {rnn_models.score(task, lstm_card)}).")
-    if inp is not None:
-        res_r = rnn_views.analyse(task, "rnn", inp)
-        rnn_views.predictions(task, res_r, inp, "rnn")
-        unit_r = rnn_views.unit_picker(task, "rnn", res_r["h"].shape[1])
-        rnn_views.heatmaps(res_r, inp.labels, ("h",), unit_r)
-        rnn_views.unit_view(task, res_r, inp, ("h",), unit_r)
-        t_r = rnn_views.step_slider(f"rnn_step_{task}_rnn", len(inp.labels))
-        rnn_views.rnn_step(res_r, inp, t_r, unit_r)
-    show_code(rnn.RNNCell.forward)
+if plain_tab.open:
+    with plain_tab:
+        rnn_card = rnn_models.card(task, "rnn")
+        st.markdown("The plain (Elman) RNN has no gates and no cell: one `tanh` layer whose output is fed back. "
+                    f"The shipped one was trained on the same task the same way: held-out "
+                    f"{rnn_models.score(task, rnn_card)} (the LSTM: {rnn_models.score(task, lstm_card)}).")
+        if inp is not None:
+            res_r = rnn_views.analyse(task, "rnn", inp)
+            rnn_views.predictions(task, res_r, inp, "rnn")
+            unit_r = rnn_views.unit_picker(task, "rnn", res_r["h"].shape[1])
+            rnn_views.heatmaps(res_r, inp.labels, ("h",), unit_r)
+            rnn_views.unit_view(task, res_r, inp, ("h",), unit_r)
+            t_r = rnn_views.step_slider(f"rnn_step_{task}_rnn", len(inp.labels))
+            rnn_views.rnn_step(res_r, inp, t_r, unit_r)
+        show_code(rnn.RNNCell.forward)
 
-with why_tab:
-    st.subheader("Vanishing gradients, measured")
-    st.markdown(
-        "Training adjusts a weight by how much the loss **at the last step** changes when an earlier input "
-        "changes. Below: that gradient's size for every input position, computed live with autograd on 64 "
-        "remember-sequences. With **fresh weights** it shrinks by a roughly constant factor per step back in "
-        "all three, slowest in the LSTM (its forget gates start near 1). **After training**, the LSTM and GRU "
-        "keep a path open from the `?` back to the key at the start (their additive memory, "
-        "`c_t = f c_(t-1) + i g` with f near 1), while through the plain RNN the gradient from a few dozen "
-        "steps back vanishes completely: the key is out of its reach.")
-    c1, c2 = st.columns([2, 1])
-    length = c1.slider("Sequence length", 5, 120, 60, key="rnn_grad_len")
-    trained = c2.radio("Weights", ["trained", "untrained"], key="rnn_grad_weights", horizontal=True,
-                       format_func={"trained": "trained (remember task)", "untrained": "fresh random init"}.get)
-    norms = rnn_models.gradient_norms(int(length), trained == "trained", 0)
-    rc.gradient_chart(norms, rnn_models.CELL_NAMES)
-    first = {rnn_models.CELL_NAMES[c]: f"{v[0]:.1e}" for c, v in norms.items()}
-    st.caption("Gradient reaching the very first input (the key): " + ", ".join(f"{k} {v}" for k, v in first.items())
-               + f". Exact zeros (float32 underflow) are drawn at {rc.GRAD_FLOOR:.0e}. Trained models are confident, "
-               "so their loss, and every gradient, is small overall: compare the shapes.")
-    st.subheader("The shipped models against distance")
-    dist = {rnn_models.CELL_NAMES[c]: rnn_models.card("remember", c)["accuracy_by_distance"] for c in ("rnn", "gru", "lstm")}
-    table = pd.DataFrame({m: {f"D = {d}": f"{100 * a:.1f}%" for d, a in acc.items()} for m, acc in dist.items()}).T
-    st.dataframe(table.rename_axis("model").reset_index(), hide_index=True, width="stretch")
-    rc_card = rnn_models.card("remember", "rnn")
-    lo, hi = rc_card["data"]["train_lengths"]
-    st.caption("Held-out accuracy at the '?' (1,000 fresh sequences per distance, chance 25%), from the model "
-               f"cards. All three were trained identically: {rc_card['steps']:,} Adam steps on distances {lo}-{hi}, "
-               f"{rc_card['config']['hidden']} hidden units, the same seed.")
-    st.subheader("Race: RNN vs GRU vs LSTM")
-    rnn_race.tab()
-    show_code(rnn.input_gradients, rnn.GRUCell.forward, rnn_train.race_steps, rnn_tasks.remember)
+if why_tab.open:
+    with why_tab:
+        st.subheader("Vanishing gradients, measured")
+        st.markdown(
+            "Training adjusts a weight by how much the loss **at the last step** changes when an earlier input "
+            "changes. Below: that gradient's size for every input position, computed live with autograd on 64 "
+            "remember-sequences. With **fresh weights** it shrinks by a roughly constant factor per step back in "
+            "all three, slowest in the LSTM (its forget gates start near 1). **After training**, the LSTM and GRU "
+            "keep a path open from the `?` back to the key at the start (their additive memory, "
+            "`c_t = f c_(t-1) + i g` with f near 1), while through the plain RNN the gradient from a few dozen "
+            "steps back vanishes completely: the key is out of its reach.")
+        c1, c2 = st.columns([2, 1])
+        length = c1.slider("Sequence length", 5, 120, 60, key="rnn_grad_len")
+        trained = c2.radio("Weights", ["trained", "untrained"], key="rnn_grad_weights", horizontal=True,
+                           format_func={"trained": "trained (remember task)", "untrained": "fresh random init"}.get)
+        norms = rnn_models.gradient_norms(int(length), trained == "trained", 0)
+        rc.gradient_chart(norms, rnn_models.CELL_NAMES)
+        first = {rnn_models.CELL_NAMES[c]: f"{v[0]:.1e}" for c, v in norms.items()}
+        st.caption("Gradient reaching the very first input (the key): " + ", ".join(f"{k} {v}" for k, v in first.items())
+                   + f". Exact zeros (float32 underflow) are drawn at {rc.GRAD_FLOOR:.0e}. Trained models are confident, "
+                   "so their loss, and every gradient, is small overall: compare the shapes.")
+        st.subheader("The shipped models against distance")
+        dist = {rnn_models.CELL_NAMES[c]: rnn_models.card("remember", c)["accuracy_by_distance"] for c in ("rnn", "gru", "lstm")}
+        table = pd.DataFrame({m: {f"D = {d}": f"{100 * a:.1f}%" for d, a in acc.items()} for m, acc in dist.items()}).T
+        st.dataframe(table.rename_axis("model").reset_index(), hide_index=True, width="stretch")
+        rc_card = rnn_models.card("remember", "rnn")
+        lo, hi = rc_card["data"]["train_lengths"]
+        st.caption("Held-out accuracy at the '?' (1,000 fresh sequences per distance, chance 25%), from the model "
+                   f"cards. All three were trained identically: {rc_card['steps']:,} Adam steps on distances {lo}-{hi}, "
+                   f"{rc_card['config']['hidden']} hidden units, the same seed.")
+        st.subheader("Race: RNN vs GRU vs LSTM")
+        rnn_race.tab()
+        show_code(rnn.input_gradients, rnn.GRUCell.forward, rnn_train.race_steps, rnn_tasks.remember)
 
-with shapes_tab:
-    rnn_shapes.tab()
-    show_code(rnn.module_shapes)
+if shapes_tab.open:
+    with shapes_tab:
+        rnn_shapes.tab()
+        show_code(rnn.module_shapes)
 
 sidebar_status()

@@ -86,8 +86,11 @@ def _without_data(spec: dict) -> dict:
     return spec
 
 
+UNIT_FILTER = "datum.unit == -1"  # the framed unit is filled in after the cache (one spec serves every unit)
+
+
 @st.cache_data(max_entries=512, show_spinner=False)
-def _heatmap_spec(label_every: int, field: str, rows: int, domain: tuple, unit: int | None) -> dict:
+def _heatmap_spec(label_every: int, field: str, rows: int, domain: tuple, framed: bool) -> dict:
     title, scheme, _ = FIELDS[field]
     base = alt.Chart(title=title).mark_rect().encode(
         x=alt.X("key:O", axis=time_axis(label_every)),
@@ -98,9 +101,9 @@ def _heatmap_spec(label_every: int, field: str, rows: int, domain: tuple, unit: 
         tooltip=[alt.Tooltip("t:O", title="step"), alt.Tooltip("symbol:N"), alt.Tooltip("unit:O"),
                  alt.Tooltip("value:Q", format=".3f")],
     ).properties(height=110 + 7 * rows)  # Streamlit counts title and axes in the height
-    if unit is None:
+    if not framed:
         return _without_data(base.to_dict())
-    frame = alt.Chart().transform_filter(f"datum.unit == {unit}").transform_aggregate(
+    frame = alt.Chart().transform_filter(UNIT_FILTER).transform_aggregate(
         n="count()", groupby=["unit"]).mark_rect(fill=None, stroke="black", strokeWidth=2).encode(y="unit:O")
     return _without_data(alt.layer(base, frame).to_dict())
 
@@ -111,7 +114,12 @@ def time_heatmap(values: np.ndarray, labels: list[str], field: str, unit: int | 
     if domain is None:  # the cell state is unbounded: saturate the colours at the 95th percentile of |c|
         m = math.ceil(float(np.percentile(np.abs(values), 95)) * 2) / 2 or 1.0  # steps of 0.5: few specs
         domain = [-m, m]
-    spec = _heatmap_spec(every(labels), field, values.shape[1], tuple(domain), unit)
+    spec = _heatmap_spec(every(labels), field, values.shape[1], tuple(domain), unit is not None)
+    if unit is not None:  # st.cache_data hands out a fresh copy: set the frame's unit in it
+        for layer in spec.get("layer", []):
+            for step in layer.get("transform", []):
+                if step.get("filter") == UNIT_FILTER:
+                    step["filter"] = f"datum.unit == {int(unit)}"
     st.vega_lite_chart(heatmap_frame(values, labels), spec, width="stretch")
 
 
