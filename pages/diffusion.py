@@ -6,7 +6,7 @@ from dl_core import latent, unet
 from ui import diffusion_charts as dc
 from ui import diffusion_forward, diffusion_latent, diffusion_sampling
 from ui.common import page_start, show_code, sidebar_status
-from ui.diffusion_models import LATENT, PIXEL, card, default_guidance, final_samples
+from ui.diffusion_models import LATENT, PIXEL, card, default_guidance, final_samples, total_steps
 
 page_start(
     "Diffusion: from your digit to noise, and from noise to a digit",
@@ -30,13 +30,8 @@ def _score(c: dict) -> str:
             f"digit by the shipped CNN ({c['judge_sampler']})")
 
 
-def _steps(c: dict) -> int:
-    """Training steps of this run plus those of every run it continued from."""
-    return int(c.get("steps", 0)) + _steps(c.get("continued_from", {}).get("previous_run", {})) if c else 0
-
-
-st.caption(f"Pixel U-Net: {pixel_card['parameters']:,} parameters, {_steps(pixel_card):,} training steps; "
-           f"{_score(pixel_card)}. Latent model: {latent_card['parameters']:,} parameters, {_steps(latent_card):,} "
+st.caption(f"Pixel U-Net: {pixel_card['parameters']:,} parameters, {total_steps(pixel_card):,} training steps; "
+           f"{_score(pixel_card)}. Latent model: {latent_card['parameters']:,} parameters, {total_steps(latent_card):,} "
            f"steps; {_score(latent_card)}. Both were trained on a 2-core CPU in about an hour; the latent "
            "model needs a stronger push from guidance to be as reliable.")
 

@@ -132,3 +132,12 @@ def test_browser_sampling_shows_frames(browser, app_server):
         assert pg.locator("[data-testid=stException]").count() == 0
     finally:
         pg.close()
+
+
+def test_training_steps_and_time_add_up_over_continued_runs():
+    from ui.diffusion_models import total_seconds, total_steps
+
+    card = {"steps": 5, "train_time_s": 50.0, "continued_from": {"previous_run": {
+        "steps": 3, "train_time_s": 30.0, "continued_from": {"previous_run": {"steps": 2, "train_time_s": 20.0}}}}}
+    assert total_steps(card) == 10 and total_seconds(card) == 100.0
+    assert total_steps({"steps": 7}) == 7 and total_steps({}) == 0

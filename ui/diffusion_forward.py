@@ -97,10 +97,10 @@ def tab() -> None:
             st.latex(r"x_{%d} = \sqrt{%.4f}\,x_0 + \sqrt{%.4f}\,\epsilon" % (t, ab, 1 - ab))
             st.latex(r"= %.3f\,x_0 + %.3f\,\epsilon" % (ab ** 0.5, (1 - ab) ** 0.5))
             snr = "\\infty" if t == 0 else f"{float(s.snr[t]):.4g}"
-            st.latex(r"\beta_{%d} = %.5f,\ \bar\alpha_{%d} = %.4f,\ \mathrm{SNR} = %s"
-                     % (t, float(s.betas[t]), t, ab, snr))
-            st.caption("SNR = signal power / noise power = alpha-bar / (1 - alpha-bar). At t = 1000 the image "
-                       "is (almost) pure noise, which is where sampling starts.")
+            st.latex(r"\beta_{%d} = %.5f,\ \bar\alpha_{%d} = %.4f" % (t, float(s.betas[t]), t, ab))
+            st.latex(r"\mathrm{SNR}_{%d} = \bar\alpha_{%d} / (1 - \bar\alpha_{%d}) = %s" % (t, t, t, snr))
+            st.caption("SNR: signal power over noise power. At t = 1000 the image is (almost) pure noise, "
+                       "which is where sampling starts.")
     st.image(strip_png(x0_bytes, kind, int(seed)), caption="x_t at t = " + ", ".join(map(str, STRIP_T)) +
              f" ({kind} schedule, the same noise)")
     st.markdown("**The schedules side by side.** The cosine schedule (Nichol & Dhariwal 2021) destroys "

@@ -7,7 +7,7 @@ import streamlit as st
 
 from ui import charts
 from ui import diffusion_charts as dc
-from ui.diffusion_models import LATENT, PIXEL, card, final_samples, latent_trajectory
+from ui.diffusion_models import LATENT, PIXEL, card, final_samples, latent_trajectory, total_seconds, total_steps
 
 STAGES = ("encoder", "diffusion", "denoiser", "decoder")
 _ON, _OFF = "#ffd166", "#eeeeee"
@@ -101,7 +101,7 @@ def tab(default_g: float) -> None:
         rows.append({"model": label, "parameters": c.get("parameters"), "judge accuracy":
                      f"{100 * c['judge_accuracy']:.1f}%" if "judge_accuracy" in c else "not judged",
                      "judged on": f"{c.get('judge_samples', 0)} samples, {c.get('judge_sampler', '')}",
-                     "training": f"{c.get('steps')} steps, {c.get('train_time_s')} s"})
+                     "training": f"{total_steps(c):,} steps, {total_seconds(c) / 60:.0f} min on a 2-core CPU"})
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 

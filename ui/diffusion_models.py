@@ -36,6 +36,16 @@ def card(name: str) -> dict:
     return model_card(name)
 
 
+def total_steps(c: dict) -> int:
+    """Training steps of a card's run plus those of every run it continued from (``--init``)."""
+    return int(c.get("steps", 0)) + total_steps(c.get("continued_from", {}).get("previous_run", {})) if c else 0
+
+
+def total_seconds(c: dict) -> float:
+    """The same for training time."""
+    return float(c.get("train_time_s", 0)) + total_seconds(c.get("continued_from", {}).get("previous_run", {})) if c else 0.0
+
+
 def default_guidance(kind: str = "pixel") -> float:
     """The guidance scale a model's card was judged with, and the page's default for that model."""
     return float(card(PIXEL if kind == "pixel" else LATENT).get("default_guidance", 3.0))
