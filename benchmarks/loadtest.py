@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 CANVAS_COMPONENT = "streamlit_drawable_canvas"  # bidi component name contains this
 WIDGET_KINDS = ("slider", "select_slider", "selectbox", "radio", "number_input", "checkbox", "text_input",
-                "text_area", "button_group", "multiselect", "canvas")
+                "text_area", "button_group", "multiselect", "canvas", "tabs")
 # What deploy/ runs with (deploy/run_replicas.sh, deploy/Dockerfile): no module watcher, no full
 # gc.collect() after every script run; both cost every rerun CPU time under the GIL.
 DEPLOY_FLAGS = ["--server.fileWatcherType=none", "--runner.postScriptGC=false", "--server.maxUploadSize=5"]
@@ -164,7 +164,7 @@ def next_value(w: Widget, rng: random.Random) -> Any:
             a, b = sorted(rng.sample(range(len(w.options)), 2)) if len(w.options) > 1 else (0, 0)
             return [w.options[a], w.options[b]]
         return [pick(w.options, cur[0])]
-    if w.kind in ("selectbox", "radio"):
+    if w.kind in ("selectbox", "radio", "tabs"):
         return pick(w.options, w.value)
     if w.kind == "number_input":
         cur = w.value if w.value is not None else (w.lo or 0.0)
@@ -198,7 +198,7 @@ def fill_state(state, w: Widget) -> None:
         state.double_array_value.data[:] = w.value
     elif w.kind in ("select_slider", "button_group", "multiselect"):
         state.string_array_value.data[:] = w.value
-    elif w.kind in ("selectbox", "radio", "text_input", "text_area"):
+    elif w.kind in ("selectbox", "radio", "text_input", "text_area", "tabs"):
         state.string_value = w.value
     elif w.kind == "number_input":
         if w.is_int:
@@ -241,6 +241,7 @@ class Session:
         self.auto_reruns: dict[str, float] = {}  # fragment id -> seconds (st.fragment(run_every=...))
         self.cache: dict[str, bytes] = {}  # ForwardMsg hash -> serialized message (like the browser's)
         self._seen: set[str] = set()
+        self._tab_paths: dict[tuple, str] = {}  # delta path of a stateful st.tabs container -> its widget id
         self._run_exceptions: list[str] = []
         self._run_errors: list[str] = []
         self._run_warnings: list[str] = []
@@ -404,6 +405,8 @@ class Session:
             self.pages = {p.url_pathname: p.page_script_hash for p in msg.navigation.app_pages}
         elif kind == "page_not_found":
             self._run_exceptions.append(f"page not found: {msg.page_not_found.page_name}")
+        elif kind == "delta" and msg.delta.WhichOneof("type") == "add_block":
+            _tabs_block_of(self, msg)
         elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
             element = msg.delta.new_element
             etype = element.WhichOneof("type")
@@ -442,6 +445,26 @@ class Session:
                                 if i in self._seen or w.fragment_id != self._fragment}
             if self._done is not None and not self._done.done():
                 self._done.set_result(status)
+
+
+def _tabs_block_of(session: "Session", msg) -> None:
+    """Stateful tabs (``st.tabs(key=..., on_change="rerun")``, where only the open tab runs) are a
+    widget too: the container announces its id and open tab, then one block per tab brings its label.
+    A participant switches tabs like any other widget, so every tab's widgets get their share."""
+    block, path = msg.delta.add_block, tuple(msg.metadata.delta_path)
+    kind = block.WhichOneof("type")
+    if kind == "tab_container" and block.tab_container.id:
+        w = Widget(block.tab_container.id, "tabs", msg.delta.fragment_id, None)
+        w.lo = float(block.tab_container.default_tab_index)  # the open tab's index, until its label arrives
+        session.widgets[w.id] = w
+        session._seen.add(w.id)
+        session._tab_paths[path] = w.id
+    elif kind == "tab" and path[:-1] in session._tab_paths:
+        w = session.widgets.get(session._tab_paths[path[:-1]])
+        if w is not None:
+            if len(w.options) == int(w.lo or 0):
+                w.value = block.tab.label
+            w.options.append(block.tab.label)
 
 
 def _still_valid(value, w: Widget) -> bool:

@@ -13,13 +13,16 @@ page_start(
     "first on 2-D points, where you can see every part of the game, then on handwritten digits.",
 )
 
-lab, digits = st.tabs(["2-D GAN Lab", "Digit GAN"])
-with lab:
-    gan_lab.tab()
-    show_code(gan2d.train_step, gan2d.d_loss_fn, gan2d.g_loss_fn, gan2d.g_arrows, gan2d.divergence)
-with digits:
-    gan_digits.tab()
-    show_code(dcgan.Generator, dcgan.Discriminator, dcgan.train_step, gan_judge.score_probs,
-              title="Show the code: generator, discriminator, the training step, the judge")
+# Only the open tab runs (on_change="rerun"): a rerun does one tab's work, not both.
+lab, digits = st.tabs(["2-D GAN Lab", "Digit GAN"], key="gan_tab", on_change="rerun")
+if lab.open:
+    with lab:
+        gan_lab.tab()
+        show_code(gan2d.train_step, gan2d.d_loss_fn, gan2d.g_loss_fn, gan2d.g_arrows, gan2d.divergence)
+if digits.open:
+    with digits:
+        gan_digits.tab()
+        show_code(dcgan.Generator, dcgan.Discriminator, dcgan.train_step, gan_judge.score_probs,
+                  title="Show the code: generator, discriminator, the training step, the judge")
 
 sidebar_status()

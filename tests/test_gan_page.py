@@ -41,6 +41,14 @@ def metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
 
 
+def tab(at: AppTest, name: str) -> AppTest:
+    """Open one of the page's tabs (only the open tab runs)."""
+    at.session_state["gan_tab"] = name
+    at.run()
+    ok(at)
+    return at
+
+
 def steps(at: AppTest) -> int:
     return int(metric(at, "Step").replace(",", ""))
 
@@ -54,6 +62,8 @@ def test_page_renders_both_tabs_with_code():
     assert [t.label for t in at.tabs][:2] == ["2-D GAN Lab", "Digit GAN"]
     assert steps(at) == 0
     assert any("def train_step" in c.value for c in at.code), "Show the code has the real training step"
+    assert not any("Confident samples" == m.label for m in at.metric), "only the open tab runs"
+    tab(at, "Digit GAN")
     assert any("(1) update D" in c.value for c in at.code)
     assert any("Confident samples" == m.label for m in at.metric), "the digit tab shows the judge's score"
     assert not at.error
@@ -130,7 +140,7 @@ def test_canvas_points_map_onto_the_plane():
 
 
 def test_digit_tab_snapshot_slider_seed_and_walk():
-    at = gan_page()
+    at = tab(gan_page(), "Digit GAN")
     with np.load(ROOT / "assets" / "gan_snapshots.npz") as f:
         first, last = int(f["steps"][0]), int(f["steps"][-1])
     at.select_slider(key="gan_snap").set_value(first).run()
@@ -147,7 +157,7 @@ def test_digit_tab_snapshot_slider_seed_and_walk():
 
 def test_live_digit_training_starts_and_stops(mnist_dir, monkeypatch):
     monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
-    at = gan_page()
+    at = tab(gan_page(), "Digit GAN")
     at.select_slider(key="gan_train_steps").set_value(100).run()
     at.button(key="gan_train_start").click().run()
     ok(at)

@@ -99,6 +99,28 @@ def test_one_session_visits_every_page_without_errors(app_server):
     assert not {page: texts for page, texts in shown.items() if texts}
 
 
+def test_participants_switch_stateful_tabs_like_a_widget(app_server):
+    """Pages whose tabs run only when open (st.tabs(key=..., on_change="rerun")): the generator sees
+    the tabs as a widget, and switching them brings the other tab's widgets."""
+    async def switch():
+        session = Session(app_server, random.Random(3), timeout=90)
+        try:
+            await session.open("gan")
+            [tabs] = [w for w in session.widgets.values() if w.kind == "tabs"]
+            before = {w.key for w in session.widgets.values()}
+            session.changeable = lambda: [tabs]  # this one change: the tab
+            _, run = await session.change_random_widget()
+            after = {w.key for w in session.widgets.values()}
+            return tabs.key, tabs.options, tabs.value, before, after, run.exceptions
+        finally:
+            await session.close()
+
+    key, options, value, before, after, exceptions = run_async(switch())
+    assert key == "gan_tab" and options == ["2-D GAN Lab", "Digit GAN"] and value == "Digit GAN"
+    assert "gan2d_loss" in before and "gan_seed" not in before
+    assert "gan_seed" in after and "gan2d_loss" not in after and not exceptions
+
+
 # ---------------------------------------------------------------- the training cap ------------
 def test_training_cap_holds_on_the_cnn_page(monkeypatch, mnist_dir):
     """Cap 1: the first session trains; two more sessions press start and are told the server is busy."""
