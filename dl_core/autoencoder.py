@@ -10,13 +10,15 @@ codes decodes into an interpolation. Pixels are in [0, 1] (not normalised), the 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Iterator, NamedTuple
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from dl_core import checkpoints
+from dl_core.checkpoints import count_params, save  # noqa: F401  (re-exported: unet.save, unet.count_params, ...)
 
 
 @dataclass(frozen=True)
@@ -131,16 +133,5 @@ def build(cfg: AEConfig, seed: int) -> ConvAutoencoder:
     return ConvAutoencoder(cfg)
 
 
-def count_params(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
-def save(model: ConvAutoencoder, path) -> None:
-    torch.save({"config": asdict(model.cfg), "state_dict": model.state_dict()}, path)
-
-
 def load(path, device: torch.device) -> ConvAutoencoder:
-    ckpt = torch.load(path, map_location=device, weights_only=True)
-    model = ConvAutoencoder(AEConfig(**ckpt["config"]))
-    model.load_state_dict(ckpt["state_dict"])
-    return model.to(device).eval()
+    return checkpoints.load(path, lambda cfg: ConvAutoencoder(AEConfig(**cfg)), device)

@@ -11,12 +11,14 @@ gradient of the predicted logit with respect to the input (Simonyan et al., 2013
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from dl_core import checkpoints
+from dl_core.checkpoints import count_params, save  # noqa: F401  (re-exported: unet.save, unet.count_params, ...)
 
 
 @dataclass(frozen=True)
@@ -117,20 +119,8 @@ def build(cfg: CNNConfig) -> nn.Module:
     return ARCHS[cfg.arch](cfg)
 
 
-def count_params(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
-def save(model: nn.Module, path) -> None:
-    """Weights plus the config, so the checkpoint alone rebuilds the model."""
-    torch.save({"config": asdict(model.cfg), "state_dict": model.state_dict()}, path)
-
-
 def load(path, device: torch.device) -> nn.Module:
-    ckpt = torch.load(path, map_location=device, weights_only=True)
-    model = build(CNNConfig(**ckpt["config"]))
-    model.load_state_dict(ckpt["state_dict"])
-    return model.to(device).eval()
+    return checkpoints.load(path, lambda cfg: build(CNNConfig(**cfg)), device)
 
 
 class Stage(NamedTuple):

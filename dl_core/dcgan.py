@@ -17,12 +17,14 @@ from __future__ import annotations
 import copy
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Iterator, NamedTuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from dl_core import checkpoints
+from dl_core.checkpoints import count_params, save  # noqa: F401  (re-exported: unet.save, unet.count_params, ...)
 
 
 @dataclass(frozen=True)
@@ -101,10 +103,6 @@ def init_weights(module: nn.Module, gen: torch.Generator) -> None:
                 m.bias.zero_()
 
 
-def count_params(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
 def to_pixels(x: torch.Tensor) -> torch.Tensor:
     """Generator output in [-1, 1] -> uint8 images (B, 28, 28), as they are stored and judged."""
     return ((x.squeeze(1).clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
@@ -148,12 +146,6 @@ def interpolate(g: Generator, seed_a: int, seed_b: int, steps: int, device: torc
     return g(z)
 
 
-def save(g: Generator, path, half: bool = False) -> None:
-    """Config + weights; ``half`` stores float tensors as float16 (``load`` turns them back to float32)."""
-    state = {k: v.half() if half and v.is_floating_point() else v for k, v in g.state_dict().items()}
-    torch.save({"config": asdict(g.cfg), "state_dict": state}, path)
-
-
 def round_to_half(g: Generator) -> Generator:
     """Round G's weights to float16 precision in place: the model ``save(g, half=True)`` will ship."""
     with torch.no_grad():
@@ -164,10 +156,8 @@ def round_to_half(g: Generator) -> Generator:
 
 
 def load(path, device: torch.device) -> Generator:
-    ckpt = torch.load(path, map_location=device, weights_only=True)
-    g = Generator(DCGANConfig(**ckpt["config"]))
-    g.load_state_dict({k: v.float() for k, v in ckpt["state_dict"].items()})
-    return g.to(device).eval()
+    """The shipped generator is stored as float16 (``save(g, path, half=True)``); it loads as float32."""
+    return checkpoints.load(path, lambda cfg: Generator(DCGANConfig(**cfg)), device)
 
 
 # --- training ---------------------------------------------------------------------------------

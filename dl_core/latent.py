@@ -9,13 +9,15 @@ cross-attention takes Q from the latent tokens and K/V from a conditioning encod
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from dl_core.unet import timestep_embedding
+from dl_core import checkpoints
+from dl_core.checkpoints import count_params, save  # noqa: F401  (re-exported: unet.save, unet.count_params, ...)
 
 LATENT_SHAPE = (4, 7, 7)  # (C, H, W) of z
 
@@ -158,24 +160,9 @@ class LatentDenoiser(nn.Module):
         return self.forward_with_attention(z, t, y)[0]
 
 
-def count_params(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
-def save(model: nn.Module, path, extra: dict | None = None) -> None:
-    torch.save({"config": asdict(model.cfg), "state_dict": model.state_dict(), **(extra or {})}, path)
-
-
 def load_ae(path, device: torch.device) -> AutoEncoder:
-    ckpt = torch.load(path, map_location=device, weights_only=True)
-    cfg = ckpt["config"]
-    model = AutoEncoder(AEConfig(**{**cfg, "hidden": tuple(cfg["hidden"])}))
-    model.load_state_dict(ckpt["state_dict"])
-    return model.to(device).eval()
+    return checkpoints.load(path, lambda cfg: AutoEncoder(AEConfig(**{**cfg, "hidden": tuple(cfg["hidden"])})), device)
 
 
 def load(path, device: torch.device) -> LatentDenoiser:
-    ckpt = torch.load(path, map_location=device, weights_only=True)
-    model = LatentDenoiser(LatentConfig(**ckpt["config"]))
-    model.load_state_dict(ckpt["state_dict"])
-    return model.to(device).eval()
+    return checkpoints.load(path, lambda cfg: LatentDenoiser(LatentConfig(**cfg)), device)

@@ -14,12 +14,14 @@ names, same gate order), so a ``state_dict`` copies across and the tests compare
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from dl_core import checkpoints
+from dl_core.checkpoints import count_params, save  # noqa: F401  (re-exported: unet.save, unet.count_params, ...)
 
 
 class RNNStep(NamedTuple):
@@ -185,20 +187,9 @@ def build(cfg: SeqConfig, seed: int) -> SeqModel:
     return model
 
 
-def count_params(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
-def save(model: SeqModel, path, extra: dict | None = None) -> None:
-    """Weights plus the config (and e.g. the task name), so the checkpoint alone rebuilds the model."""
-    torch.save({"config": asdict(model.cfg), "state_dict": model.state_dict(), **(extra or {})}, path)
-
-
 def load(path, device: torch.device) -> SeqModel:
-    ckpt = torch.load(path, map_location=device, weights_only=True)
-    model = SeqModel(SeqConfig(**ckpt["config"]))
-    model.load_state_dict(ckpt["state_dict"])
-    return model.to(device).eval()
+    """Weights plus the config (and e.g. the task name, saved as ``extra``) rebuild the model."""
+    return checkpoints.load(path, lambda cfg: SeqModel(SeqConfig(**cfg)), device)
 
 
 def input_gradients(model: SeqModel, feats: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -15,7 +15,7 @@ The recurrent cell is ``dl_core.rnn.GRUCell`` (written out gate by gate). Decodi
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Iterator, NamedTuple
 
 import torch
@@ -24,6 +24,8 @@ import torch.nn.functional as F
 
 from dl_core.rnn import GRUCell, unroll
 from dl_core.seq_tasks import BOS, EOS, PAD
+from dl_core import checkpoints
+from dl_core.checkpoints import count_params, save  # noqa: F401  (re-exported: unet.save, unet.count_params, ...)
 
 
 @dataclass(frozen=True)
@@ -247,16 +249,5 @@ def build(cfg: Seq2SeqConfig, seed: int) -> Seq2Seq:
     return Seq2Seq(cfg, torch.Generator().manual_seed(seed))
 
 
-def count_params(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
-def save(model: Seq2Seq, path) -> None:
-    torch.save({"config": asdict(model.cfg), "state_dict": model.state_dict()}, path)
-
-
 def load(path, device: torch.device) -> Seq2Seq:
-    ckpt = torch.load(path, map_location=device, weights_only=True)
-    model = Seq2Seq(Seq2SeqConfig(**ckpt["config"]))
-    model.load_state_dict(ckpt["state_dict"])
-    return model.to(device).eval()
+    return checkpoints.load(path, lambda cfg: Seq2Seq(Seq2SeqConfig(**cfg)), device)

@@ -10,7 +10,7 @@ Shapes: B batch, S source length, T target length, L layers, H heads, D d_model,
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, NamedTuple
 
@@ -21,6 +21,8 @@ from torch import Tensor
 
 from dl_core.attention import MultiHeadAttention, causal_mask, combine, key_padding_mask, sinusoidal_encoding
 from dl_core.seq_tasks import BOS, EOS, PAD
+from dl_core import checkpoints
+from dl_core.checkpoints import count_params, save  # noqa: F401  (re-exported: unet.save, unet.count_params, ...)
 
 
 @dataclass(frozen=True)
@@ -205,16 +207,5 @@ def sequence_loss(logits: Tensor, targets: Tensor) -> Tensor:
 
 
 # ---------------------------------------------------------------- checkpoints ------------------
-def count_params(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
-def save(model: Seq2SeqTransformer, path: Path) -> None:
-    torch.save({"config": asdict(model.cfg), "state_dict": model.state_dict()}, path)
-
-
 def load(path: Path, device: torch.device) -> Seq2SeqTransformer:
-    ckpt = torch.load(path, map_location=device, weights_only=True)
-    model = Seq2SeqTransformer(TransformerConfig(**ckpt["config"])).to(device)
-    model.load_state_dict(ckpt["state_dict"])
-    return model.eval()
+    return checkpoints.load(path, lambda cfg: Seq2SeqTransformer(TransformerConfig(**cfg)), device)

@@ -10,11 +10,13 @@ block at the lowest resolution (7x7).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from dl_core import checkpoints
+from dl_core.checkpoints import count_params, save  # noqa: F401  (re-exported: unet.save, unet.count_params, ...)
 
 
 @dataclass(frozen=True)
@@ -123,17 +125,5 @@ class UNet(nn.Module):
         return self.out(F.silu(self.out_norm(h)))  # (B, 1, 28, 28) predicted noise
 
 
-def count_params(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
-def save(model: UNet, path, extra: dict | None = None) -> None:
-    torch.save({"config": asdict(model.cfg), "state_dict": model.state_dict(), **(extra or {})}, path)
-
-
 def load(path, device: torch.device) -> UNet:
-    ckpt = torch.load(path, map_location=device, weights_only=True)
-    cfg = ckpt["config"]
-    model = UNet(UNetConfig(**{**cfg, "channels": tuple(cfg["channels"])}))
-    model.load_state_dict(ckpt["state_dict"])
-    return model.to(device).eval()
+    return checkpoints.load(path, lambda cfg: UNet(UNetConfig(**{**cfg, "channels": tuple(cfg["channels"])})), device)
