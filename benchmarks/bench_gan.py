@@ -15,7 +15,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dl_core import dcgan, gan2d  # noqa: E402
+from dl_core import dcgan, gan2d, gan2d_view  # noqa: E402
 from dl_core.recipes import gan as recipe  # noqa: E402
 
 
@@ -44,7 +44,7 @@ def tick_times(n: int) -> list[float]:
         t0 = time.perf_counter()
         for _ in range(gan_lab.STEPS_PER_TICK):
             gan2d.train_step(lab, hyper)
-        v = gan2d.view(lab, hyper.loss)
+        v = gan2d_view.view(lab, hyper.loss)
         gan_charts.plane(v)
         for _ in range(3):
             gan_charts.series(hist["step"], {"a": hist["a"], "b": hist["b"]})

@@ -279,26 +279,3 @@ def accumulate(parsed: Parsed, values: dict[str, float], times: int = 3,
             out.backward(retain_graph=True)  # keep the graph so backward can run again
         history.append({v: float(t.grad) if t.grad is not None else 0.0 for v, t in env.items()})
     return history
-
-
-# ---------------------------------------------------------------- numerical derivative -------
-def numerical(parsed: Parsed, values: dict[str, float], var: str, h: float,
-              dtype: torch.dtype = torch.float32) -> float:
-    """Central difference (f(v + h) - f(v - h)) / 2h, every number held in ``dtype``."""
-    x = torch.tensor(float(values[var]), dtype=dtype)
-    step = torch.tensor(h, dtype=dtype)
-    try:
-        up = evaluate(parsed, {**values, var: x + step}, dtype)
-        down = evaluate(parsed, {**values, var: x - step}, dtype)
-    except ExprError:
-        return float("nan")
-    diff = torch.tensor(up, dtype=dtype) - torch.tensor(down, dtype=dtype)  # (1,) in dtype
-    return float(diff / (2 * step))
-
-
-def h_sweep(parsed: Parsed, values: dict[str, float], var: str, hs: list[float],
-            dtype: torch.dtype = torch.float32) -> list[tuple[float, float, float]]:
-    """(h, numerical derivative, |numerical - autograd|) for each h."""
-    exact = build(parsed, values, dtype)
-    node = next(n for n in exact.nodes if n.op == "var" and n.label == var)
-    return [(h, d, abs(d - node.grad)) for h in hs for d in [numerical(parsed, values, var, h, dtype)]]

@@ -1,7 +1,7 @@
 """PyTorch basics: tensors, autograd, nn.Module, losses and optimizers, and a playground trainer."""
 import streamlit as st
 
-from dl_core import expr, modules_demo, optim_race, playground, tensors
+from dl_core import expr, expr_numeric, modules_demo, optim_race, playground, tensor_rules, tensors
 from ui import basics_autograd, basics_losses, basics_modules, basics_playground, basics_tensors
 from ui.common import page_start, show_code, sidebar_status
 
@@ -26,12 +26,12 @@ t_tensors, t_autograd, t_module, t_losses, t_play = tabs
 if t_tensors.open:
     with t_tensors:
         basics_tensors.tab()
-        show_code(tensors.build, tensors.reshape, tensors.broadcast, tensors.promote, tensors.inplace)
+        show_code(tensors.build, tensors.reshape, tensor_rules.broadcast, tensor_rules.promote, tensor_rules.inplace)
 if t_autograd.open:
     with t_autograd:
         basics_autograd.tab()
         show_code(expr.parse, expr._check, expr._forward, expr.build, expr.backward_steps, expr.accumulate,
-                  expr.numerical)
+                  expr_numeric.numerical)
 if t_module.open:
     with t_module:
         basics_modules.tab()

@@ -1,7 +1,7 @@
 """GAN page: a 2-D GAN Lab trained live in PyTorch, and a digit DCGAN judged by the shipped CNN."""
 import streamlit as st
 
-from dl_core import dcgan, gan2d, gan_judge
+from dl_core import dcgan, gan2d, gan2d_view, gan_judge
 from ui import gan_digits, gan_lab
 from ui.common import page_start, show_code, sidebar_status
 
@@ -18,7 +18,7 @@ lab, digits = st.tabs(["2-D GAN Lab", "Digit GAN"], key="gan_tab", on_change="re
 if lab.open:
     with lab:
         gan_lab.tab()
-        show_code(gan2d.train_step, gan2d.d_loss_fn, gan2d.g_loss_fn, gan2d.g_arrows, gan2d.divergence)
+        show_code(gan2d.train_step, gan2d.d_loss_fn, gan2d.g_loss_fn, gan2d_view.g_arrows, gan2d_view.divergence)
 if digits.open:
     with digits:
         gan_digits.tab()

@@ -17,10 +17,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from dl_core import expr as E
+from dl_core import expr_numeric as EN
 from dl_core import modules_demo as M
 from dl_core import optim_race as O
 from dl_core import playground as P
+from dl_core import playground_share as PS
 from dl_core import tensors as T
+from dl_core import tensor_rules as TR
 
 ROOT = Path(__file__).resolve().parent.parent
 CPU = torch.device("cpu")
@@ -127,30 +130,30 @@ def test_reshape_view_error_and_index_moves():
 
 
 def test_broadcasting_aligned_shapes_and_real_error():
-    res = T.broadcast((4, 1, 3), (5, 1))
+    res = TR.broadcast((4, 1, 3), (5, 1))
     assert res.aligned_b == (1, 5, 1) and res.result == tuple(torch.broadcast_shapes((4, 1, 3), (5, 1)))
     assert res.dims == ("b stretched", "a stretched", "b stretched")
-    bad = T.broadcast((2, 3), (4,))
+    bad = TR.broadcast((2, 3), (4,))
     assert bad.result is None and "mismatch" in bad.dims
     assert bad.error == torch_error(lambda: torch.ones(2, 3) + torch.ones(4))
 
 
 def test_promotion_and_inplace_division():
-    assert T.promote("int64", "float32", "+").dtype == "float32"
-    assert T.promote("int64", "int64", "/").dtype == "float32"  # true division since PyTorch 1.7
-    assert T.promote("uint8", "int8", "+").dtype == "int16"
-    res = T.inplace("int64", "/=")
+    assert TR.promote("int64", "float32", "+").dtype == "float32"
+    assert TR.promote("int64", "int64", "/").dtype == "float32"  # true division since PyTorch 1.7
+    assert TR.promote("uint8", "int8", "+").dtype == "int16"
+    res = TR.inplace("int64", "/=")
     x = torch.tensor([10, 20, 30])
 
     def div():
         x.div_(7)
     assert res.error == torch_error(div)
-    assert T.inplace("float32", "/=").error is None
+    assert TR.inplace("float32", "/=").error is None
 
 
 def test_matmul_shapes():
-    assert T.matmul_shapes((8, 2, 3), (3, 5)) == ((8, 2, 5), None)
-    out, err = T.matmul_shapes((2, 3), (4, 5))
+    assert TR.matmul_shapes((8, 2, 3), (3, 5)) == ((8, 2, 5), None)
+    out, err = TR.matmul_shapes((2, 3), (4, 5))
     assert out is None and err == torch_error(lambda: torch.ones(2, 3) @ torch.ones(4, 5))
 
 
@@ -225,9 +228,9 @@ def test_numerical_derivative_matches_for_sensible_h_and_breaks_for_tiny_h_in_fl
     parsed = E.parse(CASES[0][0])
     values = CASES[0][1]
     exact = next(n.grad for n in E.build(parsed, values, torch.float64).nodes if n.label == "x")
-    assert E.numerical(parsed, values, "x", 1e-5, torch.float64) == pytest.approx(exact, rel=1e-7)
-    assert E.numerical(parsed, values, "x", 1e-2, torch.float32) == pytest.approx(exact, rel=1e-3)
-    tiny = E.numerical(parsed, values, "x", 1e-9, torch.float32)
+    assert EN.numerical(parsed, values, "x", 1e-5, torch.float64) == pytest.approx(exact, rel=1e-7)
+    assert EN.numerical(parsed, values, "x", 1e-2, torch.float32) == pytest.approx(exact, rel=1e-3)
+    tiny = EN.numerical(parsed, values, "x", 1e-9, torch.float32)
     assert abs(tiny - exact) > 0.1 * abs(exact)  # x + h == x in float32: the difference is all rounding
 
 
@@ -346,8 +349,8 @@ def test_features_grids_and_neuron_maps():
 def test_query_params_round_trip_and_bad_values():
     cfg = P.PlaygroundConfig(dataset="spiral", noise=0.25, features=("x1", "sin(x2)"), hidden=(), lr=0.1, l2=0.001,
                              loss="mse", optimizer="sgd", seed=9)
-    assert P.from_params(P.to_params(cfg)) == (cfg, [])
-    back, problems = P.from_params({"dataset": "nope", "hidden": "9,9", "lr": "abc", "seed": "4", "features": "x1,evil"})
+    assert PS.from_params(PS.to_params(cfg)) == (cfg, [])
+    back, problems = PS.from_params({"dataset": "nope", "hidden": "9,9", "lr": "abc", "seed": "4", "features": "x1,evil"})
     assert back == P.PlaygroundConfig(seed=4) and len(problems) == 4
 
 
@@ -363,7 +366,7 @@ def test_exported_script_runs_and_reproduces_the_page(tmp_path, one_thread):
     cfg = P.PlaygroundConfig(dataset="moons", features=tuple(P.FEATURES), hidden=(5,), activation="relu", lr=0.1,
                              batch_size=25, l2=0.001, loss="mse", optimizer="sgd", seed=2)
     script = tmp_path / "exported.py"
-    script.write_text(P.export_script(cfg))
+    script.write_text(PS.export_script(cfg))
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     run = subprocess.run([sys.executable, str(script), "120"], capture_output=True, text=True, timeout=120, env=env)
     assert run.returncode == 0, run.stderr

@@ -7,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dl_core import playground as P
+from dl_core import playground_share as PS
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -182,7 +183,7 @@ def test_playground_step_play_reset_and_url():
 def test_playground_setup_comes_from_the_link():
     cfg = P.PlaygroundConfig(dataset="spiral", noise=0.2, features=("x1", "x2", "sin(x1)"), hidden=(8, 6, 3),
                              activation="relu", lr=0.01, batch_size=25, l2=0.001, loss="mse", optimizer="sgd", seed=5)
-    query = {"basics_tab": "Playground", **{f"pg_{k}": v for k, v in P.to_params(cfg).items()}}
+    query = {"basics_tab": "Playground", **{f"pg_{k}": v for k, v in PS.to_params(cfg).items()}}
     at = page(query=query)
     assert ok(at).session_state["basics_pg_state"]["cfg"] == cfg
     bad = page(query={"basics_tab": "Playground", "pg_dataset": "evil", "pg_lr": "lots"})

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from dl_core import cnn, dcgan, gan2d, gan_judge
+from dl_core import cnn, dcgan, gan2d, gan2d_view, gan_judge
 from dl_core.cards import read_card
 from dl_core.recipes import gan as recipe
 
@@ -103,7 +103,7 @@ def test_step_g_only_moves_fakes_towards_the_real_data(loss, expected):
     lab = toy_lab()
     with torch.no_grad():
         lab.d[0].weight.copy_(torch.tensor([[1.0, 0.0]]))  # D: logit = x, "right is real"; fakes at logit -1
-    frm, arrow = gan2d.g_arrows(lab, loss, n=5)  # the arrows: -dL_G/dx per fake point, before the step
+    frm, arrow = gan2d_view.g_arrows(lab, loss, n=5)  # the arrows: -dL_G/dx per fake point, before the step
     assert torch.allclose(frm, torch.tensor([[-1.0, 0.0]]).expand(5, 2))
     assert torch.allclose(arrow, torch.tensor([[expected, 0.0]]).expand(5, 2), atol=1e-6)
     d_before = params(lab.d)
@@ -136,7 +136,7 @@ def test_changing_hyper_parameters_keeps_the_weights():
 def test_view_shapes_and_ranges():
     for dim in (1, 2):
         lab = gan2d.Lab(gan2d.GAN2DConfig(noise_dim=dim, noise="uniform"))
-        v = gan2d.view(lab, "nonsaturating", n_show=100, grid=20, arrows=30)
+        v = gan2d_view.view(lab, "nonsaturating", n_show=100, grid=20, arrows=30)
         assert v.real.shape == v.fake.shape == (100, 2)
         assert v.d_grid.shape == (20, 20) and 0 <= float(v.d_grid.min()) and float(v.d_grid.max()) <= 1
         assert v.manifold.shape == ((15, 15, 2) if dim == 2 else (1, 60, 2))
@@ -146,9 +146,9 @@ def test_view_shapes_and_ranges():
 def test_divergence_is_zero_for_equal_and_ln2_for_disjoint_sets():
     gen = torch.Generator().manual_seed(0)
     a = gan2d.sample_real("ring", 3000, gen)
-    assert gan2d.divergence(a, a).js == pytest.approx(0.0, abs=1e-6)
-    same = gan2d.divergence(a, gan2d.sample_real("ring", 3000, gen))
-    far = gan2d.divergence(a, gan2d.sample_real("line", 3000, gen) * 0.3 + 1.2)
+    assert gan2d_view.divergence(a, a).js == pytest.approx(0.0, abs=1e-6)
+    same = gan2d_view.divergence(a, gan2d.sample_real("ring", 3000, gen))
+    far = gan2d_view.divergence(a, gan2d.sample_real("line", 3000, gen) * 0.3 + 1.2)
     assert same.js < 0.02 and same.kl < 0.1
     assert far.js > 0.6 and far.js <= math.log(2) + 1e-6 and far.kl > 5
 
@@ -158,10 +158,10 @@ RING_STEPS, RING_JS = 1500, 0.08  # the stated threshold: JS below 0.08 nats wit
 
 def test_ring_gan_gets_its_divergence_below_the_threshold():
     lab = gan2d.Lab(gan2d.GAN2DConfig(preset="ring"))
-    start = gan2d.view(lab, "nonsaturating").divergence.js
+    start = gan2d_view.view(lab, "nonsaturating").divergence.js
     for _ in gan2d.train(lab, gan2d.Hyper(), RING_STEPS):
         pass
-    end = gan2d.view(lab, "nonsaturating").divergence.js
+    end = gan2d_view.view(lab, "nonsaturating").divergence.js
     assert start > 0.3, "G starts far from the ring"
     assert end < RING_JS, f"JS {end:.3f} after {RING_STEPS} steps"
 

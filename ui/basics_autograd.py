@@ -8,6 +8,7 @@ import streamlit as st
 import torch
 
 from dl_core import expr as E
+from dl_core import expr_numeric as EN
 from ui import basics_charts as bc
 
 DEFAULT_EXPR = "h = sigmoid(relu(x*w + b) * 2 - 1)"
@@ -130,7 +131,7 @@ def _sweep(text: str, values: tuple[tuple[str, float], ...], var: str) -> pd.Dat
     parsed = E.parse(text)
     rows = []
     for dname, dt in DTYPES.items():
-        for h, d, err in E.h_sweep(parsed, dict(values), var, HS, dt):
+        for h, d, err in EN.h_sweep(parsed, dict(values), var, HS, dt):
             rows.append({"h": h, "dtype": dname, "numerical": d, "error": err if math.isfinite(err) and err > 0 else 1e-17})
     return pd.DataFrame(rows)
 
@@ -145,7 +146,7 @@ def _numerical(parsed: E.Parsed, values: dict[str, float]) -> None:
     h = c2.select_slider("step h", HS, value=1e-3, key="basics_num_h", format_func=lambda v: f"{v:.0e}")
     dname = c3.radio("dtype", list(DTYPES), key="basics_num_dtype", horizontal=True)
     exact = next(n.grad for n in E.build(parsed, values, DTYPES[dname]).nodes if n.op == "var" and n.label == var)
-    num = E.numerical(parsed, values, var, h, DTYPES[dname])
+    num = EN.numerical(parsed, values, var, h, DTYPES[dname])
     st.latex(rf"\frac{{f({var}+h) - f({var}-h)}}{{2h}} = {num:.6g} \qquad \text{{autograd: }} {exact:.6g}")
     rel = abs(num - exact) / max(abs(exact), 1e-12)
     if not math.isfinite(num) or rel > 0.05:

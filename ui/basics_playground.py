@@ -17,6 +17,7 @@ import streamlit as st
 from PIL import Image
 
 from dl_core import playground as P
+from dl_core import playground_share as PS
 from ui import basics_charts as bc
 from ui import charts
 
@@ -45,7 +46,7 @@ def _init_from_url() -> None:
     params = {k[3:]: v for k, v in st.query_params.items() if k.startswith("pg_")}
     if not params:
         return
-    cfg, problems = P.from_params(params)
+    cfg, problems = PS.from_params(params)
     values = asdict(cfg)
     for name, options in SNAP.items():
         values[name] = _nearest(values[name], options)
@@ -202,14 +203,14 @@ def _buttons(s: dict) -> None:
 
 
 def _share(cfg: P.PlaygroundConfig) -> None:
-    params = {f"pg_{k}": v for k, v in P.to_params(cfg).items()}
+    params = {f"pg_{k}": v for k, v in PS.to_params(cfg).items()}
     if any(st.query_params.get(k) != v for k, v in params.items()):
         st.query_params.update(params)
     with st.expander("Share this setup / export as code"):
         base = (st.context.url or "").split("?")[0]
         st.markdown("The address bar now holds the whole setup; this link opens the playground with it:")
         st.code(f"{base}?{urlencode({'basics_tab': 'Playground', **params})}", language=None, wrap_lines=True)
-        script = P.export_script(cfg)
+        script = PS.export_script(cfg)
         st.download_button("Download the PyTorch script", script, file_name=f"playground_{cfg.dataset}.py",
                            mime="text/x-python", key="basics_btn_pg_export", icon=":material/download:")
         st.code(script, language="python")

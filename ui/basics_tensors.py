@@ -6,6 +6,7 @@ import streamlit as st
 import torch
 
 from dl_core import tensors as T
+from dl_core import tensor_rules as TR
 from ui import basics_charts as bc
 from ui.common import device
 
@@ -114,7 +115,7 @@ def _broadcast() -> None:
     except T.TensorError as err:
         st.warning(str(err))
         return
-    res = T.broadcast(a, b)
+    res = TR.broadcast(a, b)
     st.code(f"torch.ones({', '.join(map(str, a))}) + torch.ones({', '.join(map(str, b))})", language="python")
     table = pd.DataFrame({"a (padded left with 1s)": list(map(str, res.aligned_a)),
                           "b (padded left with 1s)": list(map(str, res.aligned_b)), "rule": list(res.dims)},
@@ -130,9 +131,9 @@ def _promotion() -> None:
     st.subheader("Mixed dtypes: type promotion")
     c1, c2, c3 = st.columns(3)
     a = c1.selectbox("dtype of a", DTYPE_NAMES, index=DTYPE_NAMES.index("int64"), key="basics_t_pa")
-    op = c2.selectbox("op", list(T.OPS), key="basics_t_pop")
+    op = c2.selectbox("op", list(TR.OPS), key="basics_t_pop")
     b = c3.selectbox("dtype of b", DTYPE_NAMES, index=DTYPE_NAMES.index("float32"), key="basics_t_pb")
-    res = T.promote(a, b, op)
+    res = TR.promote(a, b, op)
     st.code(res.code, language="python")
     if res.error:
         st.error(f"RuntimeError: {res.error}", icon=":material/error:")
@@ -147,7 +148,7 @@ def _promotion() -> None:
                 "tensor floor-divided in place; today it raises:")
     c1, c2 = st.columns([1, 3])
     dt = c1.selectbox("dtype of x", DTYPE_NAMES, index=DTYPE_NAMES.index("int64"), key="basics_t_ip_dtype")
-    ip = T.inplace(dt)
+    ip = TR.inplace(dt)
     c2.code(ip.code, language="python")
     if ip.error:
         st.error(f"RuntimeError: {ip.error}", icon=":material/error:")
@@ -168,7 +169,7 @@ def _matmul() -> None:
     if not a or not b:
         st.warning("matmul needs tensors with at least one dimension.")
         return
-    out, error = T.matmul_shapes(a, b)
+    out, error = TR.matmul_shapes(a, b)
     st.code(f"torch.randn({', '.join(map(str, a))}) @ torch.randn({', '.join(map(str, b))})", language="python")
     if error:
         st.error(f"RuntimeError: {error}", icon=":material/error:")

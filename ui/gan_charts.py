@@ -6,7 +6,7 @@ import functools
 import numpy as np
 import pandas as pd
 
-from dl_core import gan2d
+from dl_core import gan2d, gan2d_view
 from ui.charts import VL
 
 REAL, FAKE = "#1b9e4b", "#8e44ad"  # GAN Lab's colours: green real, purple fake
@@ -46,7 +46,7 @@ def _plane_spec(size: int, lim: float, arrows: bool, grid: bool) -> dict:
             "resolve": {"scale": {"color": "independent"}}}
 
 
-def plane(v: gan2d.View, arrows: bool = True, grid: bool = True, size: int = 470, lim: float = gan2d.LIM) -> VL:
+def plane(v: gan2d_view.View, arrows: bool = True, grid: bool = True, size: int = 470, lim: float = gan2d.LIM) -> VL:
     """D's heatmap, G's manifold, real and fake points and G's gradient arrows: one dataset, five layers."""
     cols = {k: [] for k in ("layer", "x", "y", "x2", "y2", "value", "line", "order")}
 

@@ -11,7 +11,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from dl_core import gan2d
+from dl_core import gan2d, gan2d_view
 from ui import charts, gan_charts
 
 MAX_STEPS = 20_000  # per lab (a reset starts a new one)
@@ -181,7 +181,7 @@ def live(lab: gan2d.Lab, hyper: gan2d.Hyper, playing: bool, slow: bool, show_arr
             step(lab, hyper, "both", STEPS_PER_TICK)
         if playing and not S.get("gan2d_playing"):
             st.rerun()  # the step budget ran out: redraw the whole tab once, paused
-        v = gan2d.view(lab, hyper.loss)
+        v = gan2d_view.view(lab, hyper.loss)
         div = S["gan2d_div"]
         if not div["step"] or div["step"][-1] != lab.steps:
             for k, val in (("step", lab.steps), ("kl", v.divergence.kl), ("js", v.divergence.js)):
@@ -190,7 +190,7 @@ def live(lab: gan2d.Lab, hyper: gan2d.Hyper, playing: bool, slow: bool, show_arr
     view()
 
 
-def draw(lab: gan2d.Lab, v: gan2d.View, show_arrows: bool, slow: bool) -> None:
+def draw(lab: gan2d.Lab, v: gan2d_view.View, show_arrows: bool, slow: bool) -> None:
     hist, div = S["gan2d_hist"], S["gan2d_div"]
     left, right = st.columns([1.25, 1], gap="medium")
     with left:
