@@ -6,7 +6,7 @@ from dl_core import latent, unet
 from ui import diffusion_charts as dc
 from ui import diffusion_forward, diffusion_latent, diffusion_sampling
 from ui.common import page_start, show_code, sidebar_status
-from ui.diffusion_models import LATENT, PIXEL, card, default_guidance, final_samples, total_steps
+from ui.diffusion_models import LATENT, PIXEL, card, default_guidance, final_samples, run_total, sampled_settings
 
 page_start(
     "Diffusion: from your digit to noise, and from noise to a digit",
@@ -30,8 +30,8 @@ def _score(c: dict) -> str:
             f"digit by the shipped CNN ({c['judge_sampler']})")
 
 
-st.caption(f"Pixel U-Net: {pixel_card['parameters']:,} parameters, {total_steps(pixel_card):,} training steps; "
-           f"{_score(pixel_card)}. Latent model: {latent_card['parameters']:,} parameters, {total_steps(latent_card):,} "
+st.caption(f"Pixel U-Net: {pixel_card['parameters']:,} parameters, {int(run_total(pixel_card, 'steps')):,} training steps; "
+           f"{_score(pixel_card)}. Latent model: {latent_card['parameters']:,} parameters, {int(run_total(latent_card, 'steps')):,} "
            f"steps; {_score(latent_card)}. Both were trained on a 2-core CPU in about an hour; the latent "
            "model needs a stronger push from guidance to be as reliable.")
 
@@ -71,14 +71,9 @@ def compare() -> None:
         sb = b.slider("DDIM steps B", 10, 100, 50, 5, key="diff_cmp_sb")
         settings = [(g0[model], sa), (g0[model], sb)]
     current = (model, int(digit), tuple(settings))
-    # Sampling costs about half a second of the server's CPU, shared by everyone in a workshop, so a
-    # change of settings only samples when asked to. The first view (the defaults) is cached for all.
-    if "diff_cmp_shown" not in st.session_state:
-        st.session_state["diff_cmp_shown"] = current
-    if st.button("Sample both", key="diff_cmp_go", icon=":material/compare:"):
-        st.session_state["diff_cmp_shown"] = current
-    shown_model, shown_digit, shown_settings = st.session_state["diff_cmp_shown"]
-    if st.session_state["diff_cmp_shown"] != current:
+    shown = sampled_settings("diff_cmp_shown", current, "Sample both", "diff_cmp_go", icon=":material/compare:")
+    shown_model, shown_digit, shown_settings = shown
+    if shown != current:
         st.caption("Settings changed: press **Sample both** to see them. Showing: "
                    f"{shown_model} model, digit {shown_digit}.")
     for col, (g, steps) in zip((a, b), shown_settings):

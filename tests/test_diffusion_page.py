@@ -135,9 +135,9 @@ def test_browser_sampling_shows_frames(browser, app_server):
 
 
 def test_training_steps_and_time_add_up_over_continued_runs():
-    from ui.diffusion_models import total_seconds, total_steps
+    from ui.diffusion_models import run_total
 
     card = {"steps": 5, "train_time_s": 50.0, "continued_from": {"previous_run": {
         "steps": 3, "train_time_s": 30.0, "continued_from": {"previous_run": {"steps": 2, "train_time_s": 20.0}}}}}
-    assert total_steps(card) == 10 and total_seconds(card) == 100.0
-    assert total_steps({"steps": 7}) == 7 and total_steps({}) == 0
+    assert run_total(card, "steps") == 10 and run_total(card, "train_time_s") == 100.0
+    assert run_total({"steps": 7}, "steps") == 7 and run_total({}, "steps") == 0

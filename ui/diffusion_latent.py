@@ -7,7 +7,7 @@ import streamlit as st
 
 from ui import charts
 from ui import diffusion_charts as dc
-from ui.diffusion_models import LATENT, PIXEL, card, final_samples, latent_trajectory, total_seconds, total_steps
+from ui.diffusion_models import LATENT, PIXEL, card, final_samples, latent_trajectory, run_total, sampled_settings
 
 STAGES = ("encoder", "diffusion", "denoiser", "decoder")
 _ON, _OFF = "#ffd166", "#eeeeee"
@@ -59,12 +59,8 @@ def tab(default_g: float) -> None:
     steps = c4.slider("DDIM steps", 10, 100, 25, 5, key="diff_lat_steps")
     n = 4
     current = (int(digit), n, int(seed), float(guidance), int(steps))
-    # Sampling costs the shared server about 0.3 s of CPU: it runs when asked (the defaults are cached).
-    if "diff_lat_shown" not in st.session_state:
-        st.session_state["diff_lat_shown"] = current
-    if st.button("Sample in latent space", key="diff_lat_go", type="primary", icon=":material/auto_awesome:"):
-        st.session_state["diff_lat_shown"] = current
-    shown = st.session_state["diff_lat_shown"]
+    shown = sampled_settings("diff_lat_shown", current, "Sample in latent space", "diff_lat_go", type="primary",
+                             icon=":material/auto_awesome:")
     if shown != current:
         st.caption(f"Settings changed: press **Sample in latent space** to run them. Showing digit {shown[0]}, "
                    f"seed {shown[2]}, w = {shown[3]:g}, {shown[4]} DDIM steps.")
@@ -101,7 +97,7 @@ def tab(default_g: float) -> None:
         rows.append({"model": label, "parameters": c.get("parameters"), "judge accuracy":
                      f"{100 * c['judge_accuracy']:.1f}%" if "judge_accuracy" in c else "not judged",
                      "judged on": f"{c.get('judge_samples', 0)} samples, {c.get('judge_sampler', '')}",
-                     "training": f"{total_steps(c):,} steps, {total_seconds(c) / 60:.0f} min on a 2-core CPU"})
+                     "training": f"{run_total(c, 'steps'):,.0f} steps, {run_total(c, 'train_time_s') / 60:.0f} min on a 2-core CPU"})
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 

@@ -36,14 +36,21 @@ def card(name: str) -> dict:
     return model_card(name)
 
 
-def total_steps(c: dict) -> int:
-    """Training steps of a card's run plus those of every run it continued from (``--init``)."""
-    return int(c.get("steps", 0)) + total_steps(c.get("continued_from", {}).get("previous_run", {})) if c else 0
+def run_total(c: dict, key: str) -> float:
+    """A card's ``key`` (e.g. "steps", "train_time_s") summed over its run and every run it continued
+    from (``--init``), which the card nests under ``continued_from.previous_run``."""
+    return float(c.get(key, 0)) + run_total(c.get("continued_from", {}).get("previous_run", {}), key) if c else 0.0
 
 
-def total_seconds(c: dict) -> float:
-    """The same for training time."""
-    return float(c.get("train_time_s", 0)) + total_seconds(c.get("continued_from", {}).get("previous_run", {})) if c else 0.0
+def sampled_settings(state_key: str, current: tuple, label: str, button_key: str, **button) -> tuple:
+    """The settings whose samples are shown: the current ones on the first run (the defaults, cached
+    for everyone), then those that were current when the button was last pressed. Sampling costs the
+    shared server 0.3-0.8 s of CPU, so moving a slider alone does not sample."""
+    if state_key not in st.session_state:
+        st.session_state[state_key] = current
+    if st.button(label, key=button_key, **button):
+        st.session_state[state_key] = current
+    return st.session_state[state_key]
 
 
 def default_guidance(kind: str = "pixel") -> float:

@@ -11,6 +11,7 @@ import torch
 from dl_core import diffusion as D
 from ui import jobs
 from ui import diffusion_charts as dc
+from ui.common import set_state
 from ui.diffusion_models import MAX_SAMPLES, latent_models, sampler
 
 JOB_KEY = "diff_job"
@@ -61,7 +62,7 @@ def controls(default_g: dict[str, float]) -> dict:
         st.session_state["diff_guidance"] = default_g[st.session_state.get("diff_model", "pixel")]
     model = c1.radio("Model", ["pixel", "latent"], key="diff_model", horizontal=True,
                      format_func={"pixel": "Pixel U-Net", "latent": "Latent"}.get,
-                     on_change=lambda: _set("diff_guidance", default_g[st.session_state["diff_model"]]))
+                     on_change=lambda: set_state("diff_guidance", default_g[st.session_state["diff_model"]]))
     digit = c2.selectbox("Digit class", list(range(10)), index=3, key="diff_class")
     seed = c3.number_input("Seed", 0, 1_000_000, 0, key="diff_seed")
     n = c4.slider("Samples", 1, MAX_SAMPLES, 8, key="diff_n")
@@ -74,16 +75,6 @@ def controls(default_g: dict[str, float]) -> dict:
     steps = c7.slider("DDIM steps", 10, 100, 50, 5, key="diff_steps", disabled=method == "ddpm")
     return {"model": model, "digit": int(digit), "seed": int(seed), "n": int(n), "guidance": float(guidance),
             "method": method, "steps": int(steps) if method == "ddim" else 1000}
-
-
-def _set(key: str, value) -> None:
-    st.session_state[key] = value
-
-
-def _stop() -> None:
-    job: jobs.Job | None = st.session_state.get(JOB_KEY)
-    if job is not None:
-        job.stop()
 
 
 def _toggle_play() -> None:
@@ -122,8 +113,8 @@ def tab(default_g: dict[str, float]) -> None:
     playing = st.session_state.get("diff_playing", False)
     b1, b2, b3, _ = st.columns([1, 1, 1, 3])
     b1.button("Sample", key="diff_start", type="primary", disabled=running, icon=":material/auto_awesome:",
-              on_click=_set, args=("diff_start_requested", True))
-    b2.button("Stop", key="diff_stop", disabled=not running, on_click=_stop)
+              on_click=set_state, args=("diff_start_requested", True))
+    b2.button("Stop", key="diff_stop", disabled=not running, on_click=jobs.stop, args=(JOB_KEY,))
     b3.button("Pause" if playing else "Play", key="diff_play", disabled=running or job is None,
               icon=":material/pause:" if playing else ":material/play_arrow:", on_click=_toggle_play)
     _view(running, playing)

@@ -11,7 +11,7 @@ import torch
 from dl_core import dcgan, gan_judge
 from dl_core.recipes import gan as recipe
 from ui import charts, gan_charts, jobs
-from ui.common import device
+from ui.common import device, set_state
 from ui.models import mnist, model_card, shipped_cnn
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -156,17 +156,6 @@ def _run(images: torch.Tensor, judge, steps: int, lr: float, seed: int, dev: tor
     return run
 
 
-def _flag(key: str) -> None:
-    """Button callbacks set flags (a click seen only by a callback survives any rerun of the script)."""
-    st.session_state[key] = True
-
-
-def _stop() -> None:
-    job = st.session_state.get(JOB_KEY)
-    if job is not None:
-        job.stop()
-
-
 def train_section() -> None:
     st.markdown("Train a fresh generator and discriminator on the 60,000 MNIST training images, here and now, "
                 "and watch the same 64 noise vectors turn into digits. It runs in the background for your "
@@ -177,9 +166,9 @@ def train_section() -> None:
     c = st.columns([1.2, 1.2, 1, 1, 2])
     steps = c[0].select_slider("Steps", [100, 200, 500, 1000, 2000], 500, key="gan_train_steps")
     lr = c[1].select_slider("Learning rate", [0.0001, 0.0002, 0.0005, 0.001], 0.0005, key="gan_train_lr")
-    c[2].button("Start training", key="gan_train_start", type="primary", disabled=running, on_click=_flag,
+    c[2].button("Start training", key="gan_train_start", type="primary", disabled=running, on_click=set_state,
                 args=("gan_train_requested",))
-    c[3].button("Stop", key="gan_train_stop", disabled=not running, on_click=_stop)
+    c[3].button("Stop", key="gan_train_stop", disabled=not running, on_click=jobs.stop, args=(JOB_KEY,))
     if st.session_state.pop("gan_train_requested", False) and not running:
         train = mnist(True)
         if train is not None:

@@ -120,6 +120,13 @@ def session_id() -> str:
     return st.session_state["_dlv_session_id"]
 
 
+def stop(key: str) -> None:
+    """Button callback: stop the job stored under ``st.session_state[key]``, if any."""
+    job: Job | None = st.session_state.get(key)
+    if job is not None:
+        job.stop()
+
+
 def live_view(key: str, running: bool, draw: Callable[[Job], None], empty: str,
               on_end: Callable[[Job], None] | None = None, what: str = "Training") -> None:
     """Show the session's job ``st.session_state[key]`` in a fragment that redraws every second

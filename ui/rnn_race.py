@@ -41,12 +41,6 @@ def _start() -> None:
         st.session_state["rnn_race_label"] = f"distance {distance}, {steps} steps"
 
 
-def _stop() -> None:
-    job: jobs.Job | None = st.session_state.get(JOB_KEY)
-    if job is not None:
-        job.stop()
-
-
 def tab() -> None:
     st.markdown(
         "Train three fresh models (hidden size 32, Adam, the same seed and the **same batches**) on the "
@@ -61,7 +55,7 @@ def tab() -> None:
     c2.select_slider("Steps per model", [100, 200, 300, 400, 600], 300, key="rnn_race_steps", disabled=running)
     # Callbacks (not ``if st.button(...)``): they run once, before the script, whatever reruns follow.
     b1.button("Start race", key="rnn_race_start", type="primary", disabled=running, width="stretch", on_click=_start)
-    b2.button("Stop", key="rnn_race_stop", disabled=not running, width="stretch", on_click=_stop)
+    b2.button("Stop", key="rnn_race_stop", disabled=not running, width="stretch", on_click=jobs.stop, args=(JOB_KEY,))
     if st.session_state.get("rnn_race_refused"):
         st.warning(st.session_state.pop("rnn_race_refused"), icon=":material/hourglass_top:")
     _progress_view(running)
