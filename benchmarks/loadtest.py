@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import base64
 import http.cookiejar
 import io
@@ -388,6 +389,25 @@ class Session:
         if self._done is not None and not self._done.done():
             self._done.set_exception(SessionFailed(f"disconnected: {self.closed_reason}"))
 
+    def _tabs_block(self, msg) -> None:
+        """Stateful tabs (``st.tabs(key=..., on_change="rerun")``, where only the open tab runs) are a
+        widget too: the container announces its id and open tab, then one block per tab brings its label.
+        A participant switches tabs like any other widget, so every tab's widgets get their share."""
+        block, path = msg.delta.add_block, tuple(msg.metadata.delta_path)
+        kind = block.WhichOneof("type")
+        if kind == "tab_container" and block.tab_container.id:
+            w = Widget(block.tab_container.id, "tabs", msg.delta.fragment_id, None)
+            w.lo = float(block.tab_container.default_tab_index)  # the open tab's index, until its label arrives
+            self.widgets[w.id] = w
+            self._seen.add(w.id)
+            self._tab_paths[path] = w.id
+        elif kind == "tab" and path[:-1] in self._tab_paths:
+            w = self.widgets.get(self._tab_paths[path[:-1]])
+            if w is not None:
+                if len(w.options) == int(w.lo or 0):
+                    w.value = block.tab.label
+                w.options.append(block.tab.label)
+
     def _handle(self, msg) -> None:
         kind = msg.WhichOneof("type")
         if kind == "new_session":  # sent by fragment runs too
@@ -406,7 +426,7 @@ class Session:
         elif kind == "page_not_found":
             self._run_exceptions.append(f"page not found: {msg.page_not_found.page_name}")
         elif kind == "delta" and msg.delta.WhichOneof("type") == "add_block":
-            _tabs_block_of(self, msg)
+            self._tabs_block(msg)
         elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
             element = msg.delta.new_element
             etype = element.WhichOneof("type")
@@ -445,26 +465,6 @@ class Session:
                                 if i in self._seen or w.fragment_id != self._fragment}
             if self._done is not None and not self._done.done():
                 self._done.set_result(status)
-
-
-def _tabs_block_of(session: "Session", msg) -> None:
-    """Stateful tabs (``st.tabs(key=..., on_change="rerun")``, where only the open tab runs) are a
-    widget too: the container announces its id and open tab, then one block per tab brings its label.
-    A participant switches tabs like any other widget, so every tab's widgets get their share."""
-    block, path = msg.delta.add_block, tuple(msg.metadata.delta_path)
-    kind = block.WhichOneof("type")
-    if kind == "tab_container" and block.tab_container.id:
-        w = Widget(block.tab_container.id, "tabs", msg.delta.fragment_id, None)
-        w.lo = float(block.tab_container.default_tab_index)  # the open tab's index, until its label arrives
-        session.widgets[w.id] = w
-        session._seen.add(w.id)
-        session._tab_paths[path] = w.id
-    elif kind == "tab" and path[:-1] in session._tab_paths:
-        w = session.widgets.get(session._tab_paths[path[:-1]])
-        if w is not None:
-            if len(w.options) == int(w.lo or 0):
-                w.value = block.tab.label
-            w.options.append(block.tab.label)
 
 
 def _still_valid(value, w: Widget) -> bool:
@@ -583,6 +583,11 @@ class PageStats:
         if len(self.messages) < 8 and text not in self.messages:
             self.messages.append(text)
 
+    def opened(self, run: Run) -> None:
+        """The page's first run: its time is an open time, not a rerun."""
+        self.opens.append(run.seconds)
+        self.add(run, None)
+
     def add(self, run: Run, widget: Widget | None) -> None:
         self.errors += len(run.exceptions)
         self.error_alerts += len(run.error_alerts)
@@ -606,14 +611,25 @@ class PageStats:
 
 
 # ---------------------------------------------------------------- scenarios -------------------
+@contextlib.asynccontextmanager
+async def counted_session(url: str, stats: PageStats, rng: random.Random, timeout: float):
+    """A session whose failure (refused, dropped, too slow) counts as a failed session in ``stats``
+    and ends the participant; the websocket is closed in any case."""
+    session = Session(url, rng, timeout)
+    try:
+        yield session
+    except SessionFailed as err:
+        stats.failed_sessions += 1
+        stats.note(f"failed session: {err}")
+    finally:
+        await session.close()
+
+
 async def participant(url: str, page: str, stats: PageStats, think: float, until: float, start_delay: float,
                       rng: random.Random, timeout: float, max_reruns: int | None) -> None:
     await asyncio.sleep(start_delay)
-    session = Session(url, rng, timeout)
-    try:
-        run = await session.open(page)
-        stats.opens.append(run.seconds)
-        stats.add(run, None)
+    async with counted_session(url, stats, rng, timeout) as session:
+        stats.opened(await session.open(page))
         done = 0
         while max_reruns is None or done < max_reruns:
             pause = think * rng.uniform(0.5, 1.5)
@@ -624,11 +640,6 @@ async def participant(url: str, page: str, stats: PageStats, think: float, until
             stats.reruns.append(run.seconds)
             stats.add(run, widget)
             done += 1
-    except SessionFailed as err:
-        stats.failed_sessions += 1
-        stats.note(f"failed session: {err}")
-    finally:
-        await session.close()
 
 
 async def trainer(url: str, page: str, start: str, stop: str, stats: PageStats, until: float, start_delay: float,
@@ -636,11 +647,8 @@ async def trainer(url: str, page: str, start: str, stop: str, stats: PageStats, 
     """A participant who presses "start training" and then watches: the browser's auto-reruns of the
     st.fragment(run_every=...) that polls the job are the latencies recorded. Presses stop at the end."""
     await asyncio.sleep(start_delay)
-    session = Session(url, rng, timeout)
-    try:
-        run = await session.open(page)
-        stats.opens.append(run.seconds)
-        stats.add(run, None)
+    async with counted_session(url, stats, rng, timeout) as session:
+        stats.opened(await session.open(page))
         run = await session.press(start)
         stats.add(run, None)
         if any("busy" in text.lower() for text in run.warnings):
@@ -655,11 +663,6 @@ async def trainer(url: str, page: str, start: str, stop: str, stats: PageStats, 
             stats.add(run, None)
         if stop in session.buttons:
             await session.press(stop)
-    except SessionFailed as err:
-        stats.failed_sessions += 1
-        stats.note(f"failed session: {err}")
-    finally:
-        await session.close()
 
 
 async def load(url: str, pages: list[str], users: int, think: float, duration: float, ramp: float,
@@ -855,14 +858,8 @@ def run_all(args) -> dict:
                     for k, v in r.get("by_widget", {}).items():
                         print(f"  {r['page']:12s} {k:45s} n={v['n']:3d} cpu mean {v['cpu_mean_ms']:.0f} ms")
         if args.users:
-            groups = [[p] for p in pages] if args.each_page else [pages]
-            result["load"] = [] if args.each_page else None
-            for group in groups:
-                one = load_once(args, url, server, group)
-                if args.each_page:
-                    result["load"].append(one)
-                else:
-                    result["load"] = one
+            runs = [load_once(args, url, server, group) for group in ([[p] for p in pages] if args.each_page else [pages])]
+            result["load"] = runs if args.each_page else runs[0]
         if args.memory:
             if server is None:
                 raise SystemExit("--memory needs --start-server or --server-pid")

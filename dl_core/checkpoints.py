@@ -23,6 +23,16 @@ def save(model: nn.Module, path, extra: dict | None = None, half: bool = False) 
     torch.save({"config": asdict(model.cfg), "state_dict": state, **(extra or {})}, path)
 
 
+def round_to_half(model: M) -> M:
+    """Round the weights to float16 precision in place: the model that ``save(..., half=True)`` ships,
+    so that scores measured afterwards are those of the shipped weights."""
+    with torch.no_grad():
+        for v in model.state_dict().values():
+            if v.is_floating_point():
+                v.copy_(v.half().float())
+    return model
+
+
 def load(path, make: Callable[[dict], M], device: torch.device) -> M:
     """``make(config dict)`` rebuilds the model; the weights are copied in (cast to its dtypes); eval mode."""
     ckpt = torch.load(path, map_location=device, weights_only=True)

@@ -24,7 +24,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from dl_core import checkpoints
-from dl_core.checkpoints import count_params, save  # noqa: F401  (re-exported: unet.save, unet.count_params, ...)
+from dl_core.checkpoints import count_params, round_to_half, save  # noqa: F401  (re-exported: unet.save, unet.count_params, ...)
 
 
 @dataclass(frozen=True)
@@ -144,15 +144,6 @@ def interpolate(g: Generator, seed_a: int, seed_b: int, steps: int, device: torc
     zb = noise(1, g.cfg.z_dim, seed_b, device)[0]
     z = slerp(za, zb, torch.linspace(0, 1, steps, device=device))  # (steps, z_dim)
     return g(z)
-
-
-def round_to_half(g: Generator) -> Generator:
-    """Round G's weights to float16 precision in place: the model ``save(g, half=True)`` will ship."""
-    with torch.no_grad():
-        for v in g.state_dict().values():
-            if v.is_floating_point():
-                v.copy_(v.half().float())
-    return g
 
 
 def load(path, device: torch.device) -> Generator:
