@@ -15,13 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny tensors: on a shared 2-core machine, a second intra-op thread only adds waiting."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: see conftest.one_thread
 
 
 def gan_page() -> AppTest:
