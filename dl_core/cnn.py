@@ -1,6 +1,6 @@
 """Convolutional networks for MNIST digits, and everything the CNN page shows about them.
 
-* ``CourseCNN``: the classic PyTorch MNIST example (two 5x5 convs 1->10->20, max-pool + ReLU,
+* ``Net`` (alias ``CourseCNN``): the course notebook's net, the classic PyTorch MNIST example (two 5x5 convs 1->10->20, max-pool + ReLU,
   fc 320->50->10, 21,840 parameters), after LeCun et al., "Gradient-based learning applied to
   document recognition" (1998).
 * ``DefaultCNN``: a stronger VGG-style net (Simonyan & Zisserman, 2014) with batch norm
@@ -27,8 +27,8 @@ class CNNConfig:
     dropout: float = 0.5  # dropout probability before the last linear layer (course: also Dropout2d)
 
 
-class CourseCNN(nn.Module):
-    """The course notebook's net: conv(1->10, 5x5) -> pool -> relu -> conv(10->20, 5x5) -> ..."""
+class Net(nn.Module):
+    """The course notebook's ``class Net(nn.Module)``: conv(1->10, 5x5) -> pool -> relu -> conv(10->20, 5x5) -> ..."""
 
     def __init__(self, cfg: CNNConfig):
         super().__init__()
@@ -112,7 +112,8 @@ class DefaultCNN(nn.Module):
         ]
 
 
-ARCHS = {"course": CourseCNN, "default": DefaultCNN}
+CourseCNN = Net  # the name this project used before the notebook's
+ARCHS = {"course": Net, "default": DefaultCNN}
 
 
 def build(cfg: CNNConfig) -> nn.Module:

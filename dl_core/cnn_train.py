@@ -39,6 +39,13 @@ class BatchEvent(NamedTuple):
     loss: float  # mean loss of this batch
     acc: float  # accuracy of this batch
     samples_per_s: float
+    batch_size: int = 64  # images per batch (for the notebook's progress line)
+    total: int = 60_000  # training images per epoch
+
+    def line(self) -> str:
+        """The notebook's progress line: ``Train Epoch: 1 [640/60000 (1%)]  Loss: 2.301``."""
+        seen = min(self.batch * self.batch_size, self.total)
+        return f"Train Epoch: {self.epoch} [{seen}/{self.total} ({100.0 * seen / self.total:.0f}%)]\tLoss: {self.loss:.6f}"
 
 
 class EpochEvent(NamedTuple):
@@ -130,7 +137,7 @@ def train_steps(model_cfg: CNNConfig, cfg: TrainConfig, train: Split, test: Spli
             if (b + 1) % report_every == 0 or b + 1 == batches:
                 acc = (logits.argmax(1) == y).float().mean().item()
                 rate = (b + 1) * cfg.batch_size / max(time.perf_counter() - tb, 1e-9)
-                yield BatchEvent(epoch, b + 1, batches, loss.item(), acc, rate)
+                yield BatchEvent(epoch, b + 1, batches, loss.item(), acc, rate, cfg.batch_size, n)
         test_loss, correct = evaluate(model, test, device)
         yield EpochEvent(epoch, test_loss, correct, len(test.labels), time.perf_counter() - t0)
     model.eval()

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from dl_core import expr, expr_numeric, modules_demo, optim_race, playground, tensor_rules, tensors
-from ui import basics_autograd, basics_losses, basics_modules, basics_playground, basics_tensors
+from ui import basics_autograd, basics_losses, basics_modules, basics_net, basics_playground, basics_tensors
 from ui.common import page_start, show_code, sidebar_status
 
 TABS = ["Tensors", "Autograd", "nn.Module", "Losses & optimizers", "Playground"]
@@ -35,6 +35,7 @@ if t_autograd.open:
 if t_module.open:
     with t_module:
         basics_modules.tab()
+        basics_net.section()
         show_code(modules_demo.course_sequential, modules_demo.course_ordered, modules_demo.parse_layers,
                   modules_demo.describe, modules_demo.dtype_mismatch)
 if t_losses.open:

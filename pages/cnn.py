@@ -44,6 +44,8 @@ with see:
             x_bytes = prep.x.numpy().astype("float32").tobytes()
             cnn_views.preprocessing_strip(x_bytes, prep)
             res = cnn_views.analysis(model_key, x_bytes, model)
+            st.session_state["course_cnn_last_pred"] = res["pred"]  # the Course page's "find a mistake" task
+            st.session_state["my_digit"] = prep.centred  # "my digit" travels to the nn.Module tab
             st.metric("Prediction", str(res["pred"]), f"{100 * res['probs'][res['pred']]:.1f}% confident",
                       delta_color="off", delta_arrow="off")
             charts.show(charts.prob_bars_vl(res["probs"], res["pred"]))

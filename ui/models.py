@@ -11,7 +11,8 @@ from dl_core.cards import read_card
 from ui.common import device
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
-CNN_NAMES = {"default": "Default CNN (VGG-style, 468k params)", "course": "Course CNN (the notebook's, 21,840 params)"}
+# The course's own net comes first: it is the page's default (the notebook's Net, no batch norm)
+CNN_NAMES = {"course": "Course CNN (the notebook's Net, 21,840 params)", "default": "Stronger CNN (VGG-style, 468k params)"}
 
 
 @st.cache_resource(show_spinner="Loading the shipped CNN ...")
