@@ -61,4 +61,4 @@ def section() -> None:
               delta_arrow="off")
     with c2:
         st.caption(f"`model(x)` on {origin}: the shape after every line of `forward`.")
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", height=35 * (len(rows) + 1) + 3)

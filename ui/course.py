@@ -14,7 +14,7 @@ def agenda() -> None:
     """The day at a glance: start time, time box, section, what it teaches."""
     rows = [{"start": t, "minutes": s.minutes, "section": s.title, "page": TITLES.get(s.page, "coming later"),
              "what you learn": s.teaches} for t, s in zip(course.start_times(), course.AGENDA)]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.table(pd.DataFrame(rows).set_index("start"))  # a static table: long cells wrap instead of being cut
     st.caption("Lunch (60 min) follows the CNN section. Each section's page is one click away below, and every "
                "page ends with a link to the next one.")
 
