@@ -187,6 +187,28 @@ def output_size(w: int, f: int, p: int, s: int) -> int:
     return (w - f + 2 * p) // s + 1
 
 
+class Window(NamedTuple):
+    row: int  # output row
+    col: int  # output column
+    top: int  # the window's top row in the *padded* input
+    left: int  # the window's left column in the padded input
+    patch: torch.Tensor  # (F, F) the input values under the kernel (zeros where it hangs over the padding)
+    products: torch.Tensor  # (F, F) patch * kernel, element by element
+    total: float  # their sum: the output pixel (row, col)
+
+
+def conv_window(image: torch.Tensor, kernel: torch.Tensor, stride: int, padding: int, index: int) -> Window:
+    """The ``index``-th position (row-major) of the kernel sliding over ``image`` (H, W): what it multiplies."""
+    f = kernel.shape[0]
+    w_out = output_size(image.shape[1], f, padding, stride)
+    row, col = divmod(index, w_out)
+    x = F.pad(image, (padding, padding, padding, padding))  # (H+2P, W+2P)
+    top, left = row * stride, col * stride
+    patch = x[top:top + f, left:left + f]  # (F, F)
+    products = patch * kernel  # (F, F)
+    return Window(row, col, top, left, patch, products, float(products.sum()))
+
+
 def conv2d_by_hand(image: torch.Tensor, kernel: torch.Tensor, stride: int = 1, padding: int = 0) -> torch.Tensor:
     """Cross-correlate a 2-D image (H, W) with a kernel (F, F): every output is a dot product of a patch."""
     x = F.pad(image, (padding, padding, padding, padding))  # (H+2P, W+2P)

@@ -3,7 +3,7 @@ import streamlit as st
 
 from dl_core import cnn, digits
 from dl_core.cnn_train import train_steps
-from ui import charts, cnn_training, cnn_views
+from ui import charts, cnn_kernel, cnn_training, cnn_views
 from ui.common import page_start, show_code, sidebar_status
 from ui.models import CNN_NAMES, model_card, shipped_cnn
 
@@ -60,8 +60,8 @@ with see:
         with arch_tab:
             cnn_views.architecture(res)
     st.subheader("Kernel playground")
-    cnn_views.kernel_playground(prep.centred if prep is not None else cnn_views.example_digit())
-    show_code(type(model), cnn.trace, cnn.saliency, digits.prepare, cnn.conv2d_by_hand)
+    cnn_kernel.kernel_playground(prep.centred if prep is not None else cnn_views.example_digit())
+    show_code(type(model), cnn.trace, cnn.saliency, digits.prepare, cnn.conv2d_by_hand, cnn.conv_window)
 with train:
     cnn_training.tab()
     show_code(train_steps, title="Show the training code")

@@ -399,3 +399,16 @@ def test_augment_seeded(mnist_test):
     torch.testing.assert_close(a, b, rtol=0, atol=0)
     assert not torch.allclose(a, c)
     torch.testing.assert_close(a.amin(), x.amin())
+
+
+@pytest.mark.parametrize("stride,padding", [(1, 0), (2, 1), (3, 2)])
+def test_conv_window_products_sum_to_the_output_pixel(stride, padding):
+    gen = torch.Generator().manual_seed(0)
+    image, kernel = torch.rand(28, 28, generator=gen), torch.randn(3, 3, generator=gen)
+    ref = F.conv2d(image[None, None], kernel[None, None], stride=stride, padding=padding)[0, 0]
+    n = ref.shape[0]
+    for index in range(n * n):
+        w = cnn.conv_window(image, kernel, stride, padding, index)
+        assert (w.row, w.col) == divmod(index, n)
+        assert torch.allclose(w.products, w.patch * kernel)
+        assert w.total == pytest.approx(float(ref[w.row, w.col]), abs=1e-5)

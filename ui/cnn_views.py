@@ -5,7 +5,6 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 import torch
-import torch.nn.functional as F
 
 from dl_core import cnn, digits
 from ui import charts
@@ -155,35 +154,3 @@ def architecture(res: dict) -> None:
     st.caption(f"Total parameters: **{df['parameters'].sum():,}** (batch norm's running statistics are buffers, not parameters).")
 
 
-# ---------------------------------------------------------------- kernel playground -----------
-@st.cache_data(max_entries=128, show_spinner=False)
-def _convolve(img_bytes: bytes, kernel: tuple, stride: int, padding: int):
-    img = torch.from_numpy(np.frombuffer(img_bytes, dtype=np.float32).copy()).view(28, 28)
-    k = torch.tensor(kernel, dtype=torch.float32)
-    mine = cnn.conv2d_by_hand(img, k, stride, padding)
-    ref = F.conv2d(img[None, None], k[None, None], stride=stride, padding=padding)[0, 0]
-    return mine.numpy(), float((mine - ref).abs().max())
-
-
-@st.fragment
-def kernel_playground(centred: np.ndarray) -> None:
-    st.markdown("Slide a 3x3 kernel over the 28x28 input: each output pixel is the sum of a patch times the kernel.")
-    c1, c2, c3 = st.columns([2, 1, 1])
-    preset = c1.selectbox("Kernel", list(cnn.KERNELS), index=1, key="cnn_kernel_preset")
-    stride = c2.slider("Stride S", 1, 3, 1, key="cnn_kernel_stride")
-    padding = c3.slider("Padding P", 0, 3, 0, key="cnn_kernel_padding")
-    left, right = st.columns([1, 2])
-    with left:
-        st.caption("Edit the kernel's nine weights:")
-        edited = st.data_editor(pd.DataFrame(cnn.KERNELS[preset], columns=["a", "b", "c"]).round(3),
-                                key=f"cnn_kernel_edit_{preset}", hide_index=True)
-        kernel = np.nan_to_num(edited.to_numpy(dtype=np.float64), nan=0.0).clip(-100, 100)
-    size = cnn.output_size(28, 3, padding, stride)
-    out, diff = _convolve(centred.astype(np.float32).tobytes(), tuple(map(tuple, kernel.tolist())), stride, padding)
-    with right:
-        m = float(np.abs(out).max()) or 1.0
-        charts.show(charts.heatmap_vl(out, cell=max(4, 280 // size), scheme="redblue", domain=[-m, m],
-                                      title=f"output {size}x{size}"))
-    st.latex(rf"\text{{output size}} = \left\lfloor\frac{{W - F + 2P}}{{S}}\right\rfloor + 1 = "
-             rf"\left\lfloor\frac{{28 - 3 + 2\cdot{padding}}}{{{stride}}}\right\rfloor + 1 = {size}")
-    st.caption(f"Computed by hand (`dl_core.cnn.conv2d_by_hand`); largest difference from `F.conv2d`: {diff:.1e}")
