@@ -128,3 +128,24 @@ def test_course_param_count_in_architecture_table():
     at.radio(key="cnn_model").set_value("course").run()
     at.button_group(key="cnn_source").set_value("Font digit").run()
     assert any("21,840" in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("arch", ["course", "default"])
+def test_filters_are_tiles_of_at_least_40_px(arch):
+    import io
+
+    from PIL import Image
+
+    from dl_core import cnn
+    from ui import cnn_views
+
+    model = cnn.load(ROOT / "assets" / f"cnn_{arch}.pt", __import__("torch").device("cpu"))
+    images = cnn_views.filter_images(f"test-{arch}", model)
+    for (name, _, png), conv in zip(images, [c for _, c in cnn.conv_layers(model)]):
+        k = conv.weight.shape[-1]
+        width, height = Image.open(io.BytesIO(png)).size
+        factor = -(-cnn_views.MIN_TILE_PX // k)
+        assert k * factor >= 40, name
+        o, i = conv.weight.shape[:2]
+        cols, rows = (min(8, o), -(-o // min(8, o))) if i == 1 else (min(i, 16), min(o, 16))
+        assert (width, height) == ((cols * (k + 1) - 1) * factor, (rows * (k + 1) - 1) * factor), name

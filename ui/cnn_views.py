@@ -115,22 +115,43 @@ def feature_maps(model_key: str, x_bytes: bytes, res: dict) -> None:
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def filter_images(model_key: str, _model) -> list[tuple[str, str, bytes]]:
+    """One PNG per conv layer, every filter a tile of at least MIN_TILE_PX: one-channel layers wrap
+    into rows of 8; deeper layers show at most MAX_CHANNELS x MAX_CHANNELS (output x input) filters."""
     out = []
     for name, conv in cnn.conv_layers(_model):
         w = conv.weight.detach().cpu().numpy()  # (out, in, k, k)
-        grid = charts.filter_grid(w.transpose(1, 0, 2, 3) if w.shape[1] == 1 else w)
-        factor = max(1, min(12, 480 // max(grid.shape[:2])))
-        desc = (f"**{name}**: {w.shape[0]} filters of {w.shape[1]}x{w.shape[2]}x{w.shape[3]}"
-                + ("" if w.shape[1] == 1 else " (row = output channel, column = input channel)"))
+        o, i, k = w.shape[0], w.shape[1], w.shape[2]
+        pad = 1
+        if i == 1:
+            cols = min(8, o)
+            rows = -(-o // cols)
+            tiles = np.zeros((rows * cols, 1, k, k), dtype=w.dtype)
+            tiles[:o] = w
+            grid = charts.filter_grid(tiles.reshape(rows, cols, k, k))
+            for j in range(o, rows * cols):  # no filter here: background, not a white "zero" filter
+                r, c = divmod(j, cols)
+                grid[r * (k + pad):r * (k + pad) + k, c * (k + pad):c * (k + pad) + k] = 235
+            shown = ""
+        else:
+            grid = charts.filter_grid(w[:MAX_CHANNELS, :MAX_CHANNELS])
+            shown = (f" The first {min(o, MAX_CHANNELS)} x {min(i, MAX_CHANNELS)} are shown."
+                     if max(o, i) > MAX_CHANNELS else "")
+        factor = -(-MIN_TILE_PX // k)  # every filter at least MIN_TILE_PX on screen
+        desc = (f"**{name}**: {o} filters of {i}x{k}x{k}"
+                + ("" if i == 1 else " (row = output channel, column = input channel).") + shown)
         out.append((name, desc, charts.png(charts.upscale(grid, factor))))
     return out
+
+
+MIN_TILE_PX = 40  # readable from the back of a room
+MAX_CHANNELS = 16  # deeper layers: at most 16 x 16 filters drawn (16 x 45 px = 720 px wide)
 
 
 def filters(model_key: str, model) -> None:
     st.caption("Learned weights: red positive, white zero, blue negative.")
     for _, desc, img in filter_images(model_key, model):
         st.markdown(desc)
-        st.image(img)
+        st.image(img, width="content")
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
