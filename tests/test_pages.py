@@ -137,14 +137,14 @@ def test_filters_are_tiles_of_at_least_40_px(arch):
     from PIL import Image
 
     from dl_core import cnn
-    from ui import cnn_views
+    from ui import cnn_filters
 
     model = cnn.load(ROOT / "assets" / f"cnn_{arch}.pt", __import__("torch").device("cpu"))
-    images = cnn_views.filter_images(f"test-{arch}", model)
-    for (name, _, png), conv in zip(images, [c for _, c in cnn.conv_layers(model)]):
+    for name, conv in cnn.conv_layers(model):
+        _, png = cnn_filters.layer_png(conv.weight.detach().numpy(), name)
         k = conv.weight.shape[-1]
         width, height = Image.open(io.BytesIO(png)).size
-        factor = -(-cnn_views.MIN_TILE_PX // k)
+        factor = -(-cnn_filters.MIN_TILE_PX // k)
         assert k * factor >= 40, name
         o, i = conv.weight.shape[:2]
         cols, rows = (min(8, o), -(-o // min(8, o))) if i == 1 else (min(i, 16), min(o, 16))

@@ -7,7 +7,7 @@ import streamlit as st
 import torch
 
 from dl_core import cnn, digits
-from ui import charts
+from ui import charts, cnn_filters
 from ui.canvas import digit_canvas
 
 
@@ -115,36 +115,8 @@ def feature_maps(model_key: str, x_bytes: bytes, res: dict) -> None:
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def filter_images(model_key: str, _model) -> list[tuple[str, str, bytes]]:
-    """One PNG per conv layer, every filter a tile of at least MIN_TILE_PX: one-channel layers wrap
-    into rows of 8; deeper layers show at most MAX_CHANNELS x MAX_CHANNELS (output x input) filters."""
-    out = []
-    for name, conv in cnn.conv_layers(_model):
-        w = conv.weight.detach().cpu().numpy()  # (out, in, k, k)
-        o, i, k = w.shape[0], w.shape[1], w.shape[2]
-        pad = 1
-        if i == 1:
-            cols = min(8, o)
-            rows = -(-o // cols)
-            tiles = np.zeros((rows * cols, 1, k, k), dtype=w.dtype)
-            tiles[:o] = w
-            grid = charts.filter_grid(tiles.reshape(rows, cols, k, k))
-            for j in range(o, rows * cols):  # no filter here: background, not a white "zero" filter
-                r, c = divmod(j, cols)
-                grid[r * (k + pad):r * (k + pad) + k, c * (k + pad):c * (k + pad) + k] = 235
-            shown = ""
-        else:
-            grid = charts.filter_grid(w[:MAX_CHANNELS, :MAX_CHANNELS])
-            shown = (f" The first {min(o, MAX_CHANNELS)} x {min(i, MAX_CHANNELS)} are shown."
-                     if max(o, i) > MAX_CHANNELS else "")
-        factor = -(-MIN_TILE_PX // k)  # every filter at least MIN_TILE_PX on screen
-        desc = (f"**{name}**: {o} filters of {i}x{k}x{k}"
-                + ("" if i == 1 else " (row = output channel, column = input channel).") + shown)
-        out.append((name, desc, charts.png(charts.upscale(grid, factor))))
-    return out
-
-
-MIN_TILE_PX = 40  # readable from the back of a room
-MAX_CHANNELS = 16  # deeper layers: at most 16 x 16 filters drawn (16 x 45 px = 720 px wide)
+    return [(name, *cnn_filters.layer_png(conv.weight.detach().cpu().numpy(), name))
+            for name, conv in cnn.conv_layers(_model)]
 
 
 def filters(model_key: str, model) -> None:
