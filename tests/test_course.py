@@ -119,3 +119,54 @@ def test_walk_the_agenda_by_next_links(browser, app_server):
 
 def _script(title: str) -> str:
     return next(p for _, p, t, _ in nav.NAV if t == title)
+
+
+def test_presenter_mode_from_the_url_and_the_toggle():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params["present"] = "1"
+    at.run()
+    assert not at.exception
+    assert at.toggle(key="present_mode").value is True
+    assert any("--dlv-present" in str(h.proto) for h in at.get("html"))
+    at.toggle(key="present_mode").set_value(False).run()
+    assert not any("--dlv-present" in str(h.proto) for h in at.get("html"))
+    assert "present" not in at.query_params
+
+
+def test_presenter_dot_fonts_are_at_least_16():
+    import re
+
+    import streamlit as st
+
+    from ui import present
+    src = 'digraph { node [fontsize=10]; a [label="x", fontsize=8]; a -> b [label="y", fontsize=9]; }'
+    st.session_state[present.KEY] = True
+    try:
+        sizes = [float(v) for v in re.findall(r"fontsize=([\d.]+)", present.dot(src))]
+    finally:
+        del st.session_state[present.KEY]
+    assert sizes and min(sizes) >= 16
+    assert present.dot(src) == src  # unchanged outside presenter mode
+
+
+def test_arrow_keys_step_the_kernel_window(browser, app_server):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(app_server + "/cnn")
+        page.wait_for_selector(IDLE, timeout=60_000)
+        page.get_by_text("Font digit").first.click()
+        page.locator(".st-key-cnn_kernel_pos").wait_for(timeout=60_000)
+        page.wait_for_function("() => document.querySelector('.st-key-cnn_kernel_pos input[type=range]')"
+                               "?.value === '0'", timeout=60_000)
+        page.locator("h1").first.click()  # focus on the page, not on an input
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function("() => document.querySelector('.st-key-cnn_kernel_pos input[type=range]')"
+                               "?.value === '1'", timeout=60_000)
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function("() => document.querySelector('.st-key-cnn_kernel_pos input[type=range]')"
+                               "?.value === '2'", timeout=60_000)
+        page.keyboard.press("ArrowLeft")
+        page.wait_for_function("() => document.querySelector('.st-key-cnn_kernel_pos input[type=range]')"
+                               "?.value === '1'", timeout=60_000)
+    finally:
+        page.close()

@@ -98,14 +98,14 @@ def test_kernel_window_slides_and_shows_its_products():
     at = app("pages/cnn.py")
     at.button_group(key="cnn_source").set_value("Font digit").run()
     assert at.slider(key="cnn_kernel_pos").value == 0
-    at.button(key="cnn_kernel_next").click().run()
-    at.button(key="cnn_kernel_next").click().run()
+    at.button(key="cnn_kernel_step_next").click().run()
+    at.button(key="cnn_kernel_step_next").click().run()
     assert at.slider(key="cnn_kernel_pos").value == 2
     assert any(r"\text{out}[0,2]" in str(x.value) for x in at.get("latex"))
     at.slider(key="cnn_kernel_pos").set_value(26 * 13 + 12).run()  # the middle of the 26x26 output
     sums = [x.value for x in at.get("latex") if r"\text{out}[13,12]" in str(x.value)]
     assert sums and not at.exception
-    at.button(key="cnn_kernel_back").click().run()
+    at.button(key="cnn_kernel_step_back").click().run()
     assert at.slider(key="cnn_kernel_pos").value == 26 * 13 + 11
 
 

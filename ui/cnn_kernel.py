@@ -80,8 +80,8 @@ def kernel_playground(centred: np.ndarray) -> None:
             _step(1, n)  # one cell further on every run of this fragment while playing (every 0.5 s)
         st.session_state[POS] = min(st.session_state.get(POS, 0), n - 1)
         b = st.columns([1, 1, 1, 4])
-        b[0].button("Step back", key="cnn_kernel_back", on_click=_step, args=(-1, n), icon=":material/skip_previous:")
-        b[1].button("Step", key="cnn_kernel_next", on_click=_step, args=(1, n), icon=":material/skip_next:")
+        b[0].button("Step back", key="cnn_kernel_step_back", on_click=_step, args=(-1, n), icon=":material/skip_previous:")
+        b[1].button("Step", key="cnn_kernel_step_next", on_click=_step, args=(1, n), icon=":material/skip_next:")
         b[2].button("Pause" if playing else "Play", key="cnn_kernel_playbtn", on_click=_toggle,
                     icon=":material/pause:" if playing else ":material/play_arrow:")
         pos = b[3].slider("Window position", 0, n - 1, key=POS, label_visibility="collapsed")

@@ -1,0 +1,92 @@
+"""Presenter mode and arrow-key stepping.
+
+Presenter mode (``?present=1`` in the URL, or the sidebar toggle) is for a projector at the front of a
+room: larger text, bigger metrics, thicker lines, bolder diagram text, a wide layout. The arrow keys step
+through the page's step-by-step views, in either mode: Right / Left click the visible button whose key
+ends in ``step_next`` / ``step_back``, or move the visible slider whose key ends in ``step_slider``.
+"""
+from __future__ import annotations
+
+import re
+
+import streamlit as st
+
+QUERY = "present"
+KEY = "present_mode"
+SCALE = 1.6  # graphviz font sizes are multiplied by this in presenter mode
+MIN_DOT_FONT = 16  # and never below this (points; rendered 1:1 as px)
+
+_CSS = """<style>
+.stApp { --dlv-present: 1; }
+.stMainBlockContainer { max-width: 100% !important; padding-left: 2rem; padding-right: 2rem; }
+.stMarkdown p, .stMarkdown li, .stCaption p, .stText, label p, .stAlert p { font-size: 1.45rem !important; line-height: 1.45; }
+.stMarkdown code, .stCode code { font-size: 1.25rem !important; }
+h1 { font-size: 3.4rem !important; } h2 { font-size: 2.6rem !important; } h3 { font-size: 2.1rem !important; }
+[data-testid=stMetricValue] { font-size: 4rem !important; }
+[data-testid=stMetricLabel] p, [data-testid=stMetricDelta] { font-size: 1.6rem !important; }
+button p { font-size: 1.3rem !important; }
+[data-testid=stGraphVizChart] svg text { font-weight: 600; }
+[data-testid=stGraphVizChart] svg path, [data-testid=stGraphVizChart] svg polygon { stroke-width: 2.5px; }
+</style>"""
+
+_KEYS_JS = """
+export default function (component) {
+  if (window.__dlvKeys) return;
+  window.__dlvKeys = true;
+  const visible = (el) => el && el.offsetParent !== null && el.getClientRects().length > 0;
+  document.addEventListener('keydown', (e) => {
+    if (e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
+    const t = e.target;
+    if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;  // typing, or a focused slider
+    const dir = e.key === 'ArrowRight' ? 'next' : e.key === 'ArrowLeft' ? 'back' : null;
+    if (!dir) return;
+    const button = [...document.querySelectorAll(`[class*="step_${dir}"] button`)].find((b) => visible(b) && !b.disabled);
+    if (button) { e.preventDefault(); button.click(); return; }
+    const thumb = [...document.querySelectorAll('[class*="step_slider"] input[type="range"]')].find(visible);
+    if (thumb) {
+      e.preventDefault();
+      thumb.focus();
+      thumb.dispatchEvent(new KeyboardEvent('keydown', { key: e.key, code: e.key, bubbles: true }));
+    }
+  });
+}
+"""
+
+_keys = st.components.v2.component("dlv_arrow_keys", js=_KEYS_JS, isolate_styles=False)
+
+
+def on() -> bool:
+    """Is presenter mode on for this session? (the URL flag, or the sidebar toggle)"""
+    if KEY not in st.session_state:
+        st.session_state[KEY] = st.query_params.get(QUERY) == "1"
+    return bool(st.session_state[KEY])
+
+
+def _sync() -> None:
+    """Toggle callback: keep the URL flag in step, so a reload or a shared link stays in the same mode."""
+    if st.session_state[KEY]:
+        st.query_params[QUERY] = "1"
+    elif QUERY in st.query_params:
+        del st.query_params[QUERY]
+
+
+def apply() -> None:
+    """Called once per run by app.py: the sidebar toggle, the presenter CSS, and the arrow keys."""
+    on()
+    st.sidebar.toggle("Presenter mode", key=KEY, on_change=_sync,
+                      help="Large text and bold diagrams for a projector. Also: add ?present=1 to the URL. "
+                           "The arrow keys step through step-by-step views.")
+    if st.session_state[KEY]:
+        st.html(_CSS)
+    _keys(key="dlv_arrow_keys")
+
+
+def dot(source: str) -> str:
+    """A graphviz source made readable from the back of a room in presenter mode: every ``fontsize``
+    scaled by SCALE (at least MIN_DOT_FONT) and thicker default lines. Unchanged otherwise."""
+    if not st.session_state.get(KEY):
+        return source
+    scaled = re.sub(r"fontsize\s*=\s*([\d.]+)", lambda m: f"fontsize={max(MIN_DOT_FONT, float(m.group(1)) * SCALE):g}",
+                    source)
+    head, brace, rest = scaled.partition("{")
+    return f'{head}{brace} node [fontsize={MIN_DOT_FONT}, penwidth=2]; edge [penwidth=2, fontsize={MIN_DOT_FONT}]; {rest}'
