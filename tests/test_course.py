@@ -170,3 +170,22 @@ def test_arrow_keys_step_the_kernel_window(browser, app_server):
                                "?.value === '1'", timeout=60_000)
     finally:
         page.close()
+
+
+def test_phone_sidebar_closes_after_picking_a_page(browser, app_server):
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    page = ctx.new_page()
+    try:
+        page.goto(app_server)
+        page.wait_for_selector(IDLE, timeout=60_000)
+        is_open = ("() => { const r = document.querySelector('[data-testid=stSidebar]')?.getBoundingClientRect();"
+                   " return !!r && r.right > 0 && r.width > 0; }")
+        assert not page.evaluate(is_open), "a phone starts with the sidebar closed"
+        page.locator("[data-testid=stExpandSidebarButton]").first.click()
+        page.wait_for_function(is_open, timeout=30_000)
+        page.locator("[data-testid=stSidebarNav] a").filter(has_text="Glossary").click()
+        page.wait_for_url("**/glossary", timeout=60_000)
+        page.wait_for_function(f"() => !({is_open})()", timeout=30_000)
+        page.locator("h1").filter(has_text="Glossary").wait_for(timeout=60_000)
+    finally:
+        ctx.close()

@@ -4,6 +4,7 @@ Presenter mode (``?present=1`` in the URL, or the sidebar toggle) is for a proje
 room: larger text, bigger metrics, thicker lines, bolder diagram text, a wide layout. The arrow keys step
 through the page's step-by-step views, in either mode: Right / Left click the visible button whose key
 ends in ``step_next`` / ``step_back``, or move the visible slider whose key ends in ``step_slider``.
+On a phone, picking a page in the sidebar closes the sidebar.
 """
 from __future__ import annotations
 
@@ -49,6 +50,16 @@ export default function (component) {
       thumb.dispatchEvent(new KeyboardEvent('keydown', { key: e.key, code: e.key, bubbles: true }));
     }
   });
+  // On a phone the sidebar covers the page: close it once a page has been picked in it.
+  document.addEventListener('click', (e) => {
+    if (window.innerWidth > 640 || !e.target.closest('[data-testid="stSidebarNav"] a')) return;
+    setTimeout(() => {
+      const close = document.querySelector('[data-testid="stSidebarCollapseButton"] button');
+      const bar = document.querySelector('[data-testid="stSidebar"]');
+      const open = bar && bar.getBoundingClientRect().right > 0 && bar.getBoundingClientRect().width > 0;
+      if (close && open) close.click();
+    }, 300);  // after Streamlit's own handling: only if the sidebar is still open
+  }, true);
 }
 """
 
