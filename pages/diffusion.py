@@ -64,7 +64,8 @@ def compare() -> None:
     a, b = st.columns(2)
     if what == "guidance":
         ga = a.slider("Guidance A", 0.0, 8.0, 1.0, 0.5, key="diff_cmp_ga")
-        gb = b.slider("Guidance B", 0.0, 8.0, g0["pixel"], 0.5, key="diff_cmp_gb")
+        # one B slider per model, each starting at that model's own default scale
+        gb = b.slider("Guidance B", 0.0, 8.0, g0[model], 0.5, key=f"diff_cmp_gb_{model}")
         settings = [(ga, 25), (gb, 25)]
     else:
         sa = a.slider("DDIM steps A", 10, 100, 10, 5, key="diff_cmp_sa")
