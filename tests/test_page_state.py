@@ -81,3 +81,31 @@ def test_remember_heatmap_labels_every_class_row():
     spec = rc._probs_spec(("A", "B", "C", "D"), 1, "p")
     axis = spec["encoding"]["y"]["axis"]
     assert axis["values"] == ["A", "B", "C", "D"] and axis["labelOverlap"] is False
+
+
+# (page, tab key, tab with the widget, another tab, widget kind, widget key, a non-default value)
+TAB_CASES = [
+    ("pages/diffusion.py", "diff_tab", DIFF_TABS[1], DIFF_TABS[0], "slider", "diff_steps", 30),
+    ("pages/diffusion.py", "diff_tab", DIFF_TABS[2], DIFF_TABS[3], "slider", "diff_cmp_ga", 3.5),
+    ("pages/gan.py", "gan_tab", "2-D GAN Lab", "Digit GAN", "slider", "gan2d_dsteps", 3),
+    ("pages/rnn.py", "rnn_tab", "Why gates?", "LSTM gates", "slider", "rnn_grad_len", 20),
+    ("pages/transformer.py", "tf_tab", "Positional encoding", "Masks side by side", "slider", "tf_pe_len", 20),
+]
+
+
+@pytest.mark.parametrize("case", TAB_CASES, ids=lambda c: f"{c[0].split('/')[1][:-3]}:{c[5]}")
+def test_widget_value_survives_leaving_its_tab(case):
+    page, tab_key, home, other, kind, key, value = case
+    at = open_page(page)
+    at.session_state[tab_key] = home
+    ok(at.run())
+    widget = getattr(at, kind)(key=key)
+    assert widget.value != value
+    widget.set_value(value)
+    ok(at.run())
+    at.session_state[tab_key] = other
+    ok(at.run())
+    assert not [w for w in getattr(at, kind) if w.key == key], "the widget's tab is closed: it is not drawn"
+    at.session_state[tab_key] = home
+    ok(at.run())
+    assert getattr(at, kind)(key=key).value == value
