@@ -3,9 +3,9 @@
 A page's tabs are created with ``on_change="rerun"`` and each tab's body runs only ``if tab.open:``, so a
 rerun does one tab's work, not all of them. But Streamlit drops the value of every widget that was not
 drawn in a run: leave a tab and come back, and its sliders are back at their defaults. ``lazy_tabs``
-keeps them: before the tabs are drawn it writes each kept widget value back through the Session State
-API (``st.session_state[k] = st.session_state[k]``), which turns it into a value Streamlit keeps while
-the widget is hidden, and which the widget picks up again when its tab reopens.
+keeps them: before the tabs are drawn it copies each widget value into a shadow dict in the session, and
+when Streamlit has dropped one (its tab was closed) it writes the copy back through the Session State
+API, which the widget picks up again when its tab reopens.
 
 Only widgets whose values may be written that way are kept (sliders, inputs, selects, radios, toggles,
 ...): buttons, uploads and custom components are left alone, as a write to them would be refused.
@@ -45,14 +45,25 @@ def _widget_types() -> dict[str, str]:
     return types
 
 
+SHADOW = "_lazy_tabs_kept"  # session key: {widget key: its last value while drawn}
+
+
 def keep_widget_values(prefixes: tuple[str, ...], skip: Sequence[str] = ()) -> list[str]:
-    """Write back every keepable widget value whose key starts with one of ``prefixes``; returns the keys."""
-    kept = []
+    """Remember every keepable widget value whose key starts with one of ``prefixes``, and give back the
+    remembered value of each one Streamlit has dropped (its tab was closed); returns the restored keys.
+
+    Only a dropped value is written back, in the one run in which its tab reopens: writing every value on
+    every run would also resend it to the browser each time, over text someone is still typing."""
+    shadow = st.session_state.setdefault(SHADOW, {})
     for key, value_type in _widget_types().items():
-        if key.startswith(prefixes) and key not in skip and value_type in KEEPABLE and key in st.session_state:
-            st.session_state[key] = st.session_state[key]
-            kept.append(key)
-    return kept
+        if key.startswith(prefixes) and key not in skip and value_type in KEEPABLE:
+            shadow[key] = st.session_state[key]
+    restored = []
+    for key, value in list(shadow.items()):
+        if key.startswith(prefixes) and key not in st.session_state:
+            st.session_state[key] = value
+            restored.append(key)
+    return restored
 
 
 def lazy_tabs(labels: Sequence[str], key: str, keep: tuple[str, ...] | str, **tabs_kwargs) -> list:
