@@ -1,9 +1,9 @@
 """PyTorch basics: tensors, autograd, nn.Module, losses and optimizers, and a playground trainer."""
-import streamlit as st
 
 from dl_core import expr, expr_numeric, modules_demo, optim_race, playground, tensor_rules, tensors
 from ui import basics_autograd, basics_losses, basics_modules, basics_net, basics_playground, basics_tensors
 from ui.common import page_start, show_code, sidebar_status
+from ui.tabs import lazy_tabs
 
 TABS = ["Tensors", "Autograd", "nn.Module", "Losses & optimizers", "Playground"]
 
@@ -14,13 +14,8 @@ page_start(
     "live in the **playground**. Every number on this page is computed by PyTorch as you change the inputs.",
 )
 
-# Only the open tab runs (lazy tabs). Streamlit forgets the values of widgets that were not drawn in a
-# run, so keep this page's widget values alive while their tab is hidden (buttons cannot be kept).
-for key in list(st.session_state):
-    if key.startswith("basics_") and not key.startswith("basics_btn_") and key != "basics_tab":
-        st.session_state[key] = st.session_state[key]
-
-tabs = st.tabs(TABS, key="basics_tab", bind="query-params")
+# Only the open tab runs (lazy tabs); lazy_tabs keeps the hidden tabs' widget values (buttons cannot be kept).
+tabs = lazy_tabs(TABS, "basics_tab", keep="basics_", bind="query-params")
 t_tensors, t_autograd, t_module, t_losses, t_play = tabs
 
 if t_tensors.open:

@@ -7,6 +7,7 @@ from ui import diffusion_charts as dc
 from ui import diffusion_forward, diffusion_latent, diffusion_sampling
 from ui.common import page_start, show_code, sidebar_status
 from ui.diffusion_models import LATENT, PIXEL, card, default_guidance, final_samples, run_total, sampled_settings
+from ui.tabs import lazy_tabs
 
 page_start(
     "Diffusion: from your digit to noise, and from noise to a digit",
@@ -38,7 +39,7 @@ st.caption(f"Pixel U-Net: {pixel_card['parameters']:,} parameters, {int(run_tota
 g0 = {"pixel": default_guidance("pixel"), "latent": default_guidance("latent")}
 TABS = ["1. Forward: noise your digit", "2. Reverse: noise to digit", "3. Compare settings", "4. Latent diffusion"]
 # Only the open tab runs (on_change="rerun"): a rerun does one tab's work, not four.
-fwd, rev, cmp_tab, lat = st.tabs(TABS, key="diff_tab", on_change="rerun")
+fwd, rev, cmp_tab, lat = lazy_tabs(TABS, "diff_tab", keep="diff_")  # hidden tabs keep their widget values
 if fwd.open:
     with fwd:
         diffusion_forward.tab()
@@ -64,7 +65,8 @@ def compare() -> None:
     a, b = st.columns(2)
     if what == "guidance":
         ga = a.slider("Guidance A", 0.0, 8.0, 1.0, 0.5, key="diff_cmp_ga")
-        gb = b.slider("Guidance B", 0.0, 8.0, g0["pixel"], 0.5, key="diff_cmp_gb")
+        # one B slider per model, each starting at that model's own default scale
+        gb = b.slider("Guidance B", 0.0, 8.0, g0[model], 0.5, key=f"diff_cmp_gb_{model}")
         settings = [(ga, 25), (gb, 25)]
     else:
         sa = a.slider("DDIM steps A", 10, 100, 10, 5, key="diff_cmp_sa")

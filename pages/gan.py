@@ -1,9 +1,9 @@
 """GAN page: a 2-D GAN Lab trained live in PyTorch, and a digit DCGAN judged by the shipped CNN."""
-import streamlit as st
 
 from dl_core import dcgan, gan2d, gan2d_view, gan_judge
 from ui import gan_digits, gan_lab
 from ui.common import page_start, show_code, sidebar_status
+from ui.tabs import lazy_tabs
 
 page_start(
     "GAN: watch it learn",
@@ -14,7 +14,7 @@ page_start(
 )
 
 # Only the open tab runs (on_change="rerun"): a rerun does one tab's work, not both.
-lab, digits = st.tabs(["2-D GAN Lab", "Digit GAN"], key="gan_tab", on_change="rerun")
+lab, digits = lazy_tabs(["2-D GAN Lab", "Digit GAN"], "gan_tab", keep="gan")  # hidden tabs keep their widget values
 if lab.open:
     with lab:
         gan_lab.tab()

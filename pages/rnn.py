@@ -6,6 +6,7 @@ from dl_core import rnn, rnn_tasks, rnn_train
 from ui import rnn_charts as rc
 from ui import rnn_models, rnn_race, rnn_shapes, rnn_views
 from ui.common import page_start, show_code, sidebar_status
+from ui.tabs import lazy_tabs
 
 page_start(
     "RNN and LSTM: watch every gate",
@@ -38,7 +39,7 @@ inp = rnn_views.input_panel(task)
 
 TABS = ["LSTM gates", "Plain RNN, unrolled", "Why gates?", "Shape explorer"]
 # Only the open tab runs (on_change="rerun"): in a workshop every rerun's CPU is shared by the room.
-gates_tab, plain_tab, why_tab, shapes_tab = st.tabs(TABS, key="rnn_tab", on_change="rerun")
+gates_tab, plain_tab, why_tab, shapes_tab = lazy_tabs(TABS, "rnn_tab", keep="rnn_")  # hidden tabs keep their values
 if gates_tab.open:
     with gates_tab:
         if inp is not None:

@@ -6,6 +6,7 @@ from dl_core.seq_tasks import TASK
 from ui import transformer_calc, transformer_masks, transformer_state, transformer_views
 from ui import transformer_diagram as diagram
 from ui.common import page_start, show_code, sidebar_status
+from ui.tabs import lazy_tabs
 from ui.transformer_model import card
 
 page_start(
@@ -23,7 +24,7 @@ st.caption(f"Trained model: {c['parameters']:,} parameters, exact match **{100 *
 
 TABS = ["Attention step by step", "Masks side by side", "Trained model: all heads", "Decoding step by step",
         "Positional encoding", "The architecture"]
-calc, masks, view, dec, pos, arch = st.tabs(TABS, key="tf_tab", on_change="rerun")
+calc, masks, view, dec, pos, arch = lazy_tabs(TABS, "tf_tab", keep="tf_")
 
 if calc.open:
     with calc:

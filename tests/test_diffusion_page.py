@@ -59,7 +59,7 @@ def test_compare_and_latent_tabs_render_with_extreme_sliders():
     ok(at.run())
     tab(at, "3.")
     at.slider(key="diff_cmp_ga").set_value(0.0)
-    at.slider(key="diff_cmp_gb").set_value(8.0)
+    at.slider(key="diff_cmp_gb_pixel").set_value(8.0)
     ok(at.run())
     captions = " ".join(c.value for c in at.caption)
     assert "Settings changed" in captions and "w = 8.0" not in captions, "a change alone does not sample"

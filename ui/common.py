@@ -1,7 +1,6 @@
 """Glue every page uses: the cached device, the page header, the sidebar status, "Show the code"."""
 from __future__ import annotations
 
-import functools
 import inspect
 import os
 import threading
@@ -54,10 +53,10 @@ def sidebar_status() -> None:
 _source_lock = threading.Lock()
 
 
-@functools.lru_cache(maxsize=256)
 def set_state(key: str, value=True) -> None:
     """Button callback: set a session-state flag. A click seen by a callback survives any rerun of the
-    script, and the callback runs before the script, so the page is drawn knowing about the click."""
+    script, and the callback runs before the script, so the page is drawn knowing about the click.
+    Never memoize it: one server serves everyone, so a cached click would work once per server."""
     st.session_state[key] = value
 
 

@@ -19,6 +19,8 @@ MAX_SECONDS = 240  # a sampling job stops itself after 4 minutes
 DDPM_EVERY = 10  # DDPM has 1000 steps: keep every 10th frame (and the last)
 
 
+# job.events holds Frames and, at the end, one ("seconds", s) pair. A Frame is a tuple too (a NamedTuple):
+# tell them apart by type, never by "isinstance(e, tuple)" (that read frame 0's index: "took 0.0 s").
 class Frame(NamedTuple):
     t: int  # timestep of x_t
     index: int  # sampler step
@@ -160,7 +162,7 @@ def _view(running: bool, playing: bool) -> None:
         if job.state == "error":
             st.error(f"Sampling failed: {job.error}")
         elif not job.running and isinstance(job.result, bytes):
-            secs = next((e[1] for e in job.events if isinstance(e, tuple)), None)
+            secs = next((e[1] for e in job.events if not isinstance(e, Frame) and e[0] == "seconds"), None)
             st.download_button("Download the trajectory (GIF: x_t | x0-hat)", job.result, "diffusion_trajectory.gif",
                                "image/gif", key="diff_gif", icon=":material/download:")
             if secs is not None:

@@ -167,9 +167,11 @@ def dual_lines(left: dict[str, np.ndarray], right: dict[str, np.ndarray], labels
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def _probs_spec(classes: tuple, label_every: int, title: str) -> dict:
-    return _without_data(alt.Chart(title=title, height=110 + 16 * len(classes)).mark_rect().encode(
+    return _without_data(alt.Chart(title=title, height=120 + 22 * len(classes)).mark_rect().encode(
         x=alt.X("key:O", axis=time_axis(label_every)),
-        y=alt.Y("class:O", sort=list(classes), title="class"),
+        # every class row labelled (Vega hides "overlapping" labels of short rows: B and C went missing)
+        y=alt.Y("class:O", sort=list(classes), title="class",
+                axis=alt.Axis(values=list(classes), labelOverlap=False, labelFontSize=11)),
         color=alt.Color("value:Q", scale=alt.Scale(scheme="greys", domain=[0, 1]), legend=None),
         tooltip=[alt.Tooltip("t:O", title="step"), alt.Tooltip("symbol:N"), alt.Tooltip("class:N"),
                  alt.Tooltip("value:Q", format=".3f", title="p")],
@@ -188,10 +190,19 @@ def _gradient_spec(models: tuple, points: bool) -> dict:
     return _without_data(alt.Chart(height=280).mark_line(point=points).encode(
         x=alt.X("steps before the end:Q", scale=alt.Scale(reverse=True)),
         y=alt.Y("gradient norm:Q", scale=alt.Scale(type="log")),
-        color=alt.Color("model:N", sort=list(models)),
+        color=alt.Color("model:N", sort=list(models), scale=model_colour(models)),
         tooltip=[alt.Tooltip("model:N"), alt.Tooltip("steps before the end:Q"),
                  alt.Tooltip("gradient norm:Q", format=".2e")],
     ).to_dict())
+
+
+# One fixed colour per model family, the same on every chart of the page (never Vega's order-dependent pick)
+MODEL_COLOURS = {"LSTM": "#1f77b4", "GRU": "#ff7f0e", "plain RNN": "#2ca02c"}
+
+
+def model_colour(names) -> alt.Scale:
+    names = list(names)
+    return alt.Scale(domain=names, range=[MODEL_COLOURS.get(n, "#7f7f7f") for n in names])
 
 
 STATE_COLOURS = {"c": "#d62728", "h": "#9467bd"}  # anything else (the truth) is drawn near-black
@@ -210,5 +221,5 @@ def gradient_chart(norms: dict[str, np.ndarray], names: dict[str, str]) -> None:
 def race_chart(df: pd.DataFrame, y: str, title: str, domain=None) -> alt.Chart:
     scale = alt.Scale(domain=domain) if domain else alt.Scale(zero=False)
     return alt.Chart(df, title=title, height=240).mark_line(point=len(df) < 60).encode(
-        x=alt.X("step:Q"), y=alt.Y(f"{y}:Q", scale=scale), color=alt.Color("model:N"),
+        x=alt.X("step:Q"), y=alt.Y(f"{y}:Q", scale=scale), color=alt.Color("model:N", scale=model_colour(MODEL_COLOURS)),
         tooltip=["model", "step", alt.Tooltip(f"{y}:Q", format=".3f")])

@@ -57,15 +57,17 @@ def input_panel(task: str) -> Input | None:
     c2.button("Random sequence", key=f"rnn_random_{task}", on_click=_random, args=(task,), width="stretch")
     hint = ("'(' and ')' plus lowercase letters, digits, spaces and + - * / = , . ; :" if task == "brackets"
             else f"a key {', '.join(rnn_tasks.KEYS)}, lowercase letters, then '?'")
-    text = st.text_input(f"Your sequence ({hint}; at most {t.max_len} characters)", key=key)
+    # max_chars: the browser refuses more; a client that sends more anyway gets it cut here, before any work
+    text = st.text_input(f"Your sequence ({hint}; at most {t.max_len} characters)", key=key, max_chars=t.max_len)
+    text = text[:t.max_len]  # Streamlit cuts at max_chars too; never do work on more
+    if len(text) == t.max_len:
+        st.warning(f"The box is full: at most {t.max_len} characters are read; a longer paste is cut off "
+                   "at that length.", icon=":material/content_cut:")
     enc = rnn_tasks.encode(t, text)
     if enc.unknown:
         st.warning(f"Removed {len(enc.unknown)} kind(s) of characters the model has never seen: "
                    f"{' '.join(repr(c) for c in enc.unknown[:12])}. The allowed ones: {hint}.",
                    icon=":material/warning:")
-    if enc.truncated:
-        st.warning(f"The input is too long: only the first {t.max_len} characters are used "
-                   f"({enc.truncated} cut off).", icon=":material/content_cut:")
     if not enc.ids:
         st.info(f"Type a sequence (or pick an example) to see the network read it: {hint}.", icon=":material/keyboard:")
         return None
