@@ -55,7 +55,7 @@ def _build() -> torch.Tensor | None:
         st.code(f"t.size()   # {t.size()}\nt.shape    # same thing\nt.dtype    # {t.dtype}"
                 + (f"\nt.view(-1)[0].item()   # {t.view(-1)[0].item()!r}: a plain Python number" if t.numel() else ""),
                 language="python")
-        if 1 <= t.dim() <= 2 and t.numel() <= 400 and t.dtype != torch.bool:
+        if 1 <= t.dim() <= 2 and 1 <= t.numel() <= 400 and max(t.shape) <= 400 and t.dtype != torch.bool:
             bc.show_matrix(st, t.detach().cpu().double().numpy(), title="values (hover for exact numbers)")
         else:
             st.code(str(t.cpu())[:3000], language=None)
