@@ -145,7 +145,12 @@ def _numerical(parsed: E.Parsed, values: dict[str, float]) -> None:
     var = c1.selectbox("with respect to", parsed.variables, key="basics_num_var")
     h = c2.select_slider("step h", HS, value=1e-3, key="basics_num_h", format_func=lambda v: f"{v:.0e}")
     dname = c3.radio("dtype", list(DTYPES), key="basics_num_dtype", horizontal=True)
-    exact = next(n.grad for n in E.build(parsed, values, DTYPES[dname]).nodes if n.op == "var" and n.label == var)
+    try:
+        exact = next(n.grad for n in E.build(parsed, values, DTYPES[dname]).nodes if n.op == "var" and n.label == var)
+    except E.ExprError as err:  # finite in float32 is not finite in float64 (and back)
+        st.warning(f"In {dname} the expression itself cannot be evaluated at these values:", icon=":material/warning:")
+        st.text(str(err))
+        return
     num = EN.numerical(parsed, values, var, h, DTYPES[dname])
     st.latex(rf"\frac{{f({var}+h) - f({var}-h)}}{{2h}} = {num:.6g} \qquad \text{{autograd: }} {exact:.6g}")
     rel = abs(num - exact) / max(abs(exact), 1e-12)
