@@ -10,6 +10,7 @@ import torch
 from dl_core import expr as E
 from dl_core import expr_numeric as EN
 from ui import basics_charts as bc
+from ui.plain import md
 
 DEFAULT_EXPR = "h = sigmoid(relu(x*w + b) * 2 - 1)"
 DEFAULT_VALUES = {"x": 1.0, "w": 0.5, "b": -0.2}
@@ -61,7 +62,7 @@ def _controls() -> tuple[E.Parsed | None, dict[str, float]]:
     try:
         parsed = E.parse(text)
     except E.ExprError as err:
-        st.error(str(err), icon=":material/error:")
+        st.error(md(err), icon=":material/error:")
         return None, {}
     values = {}
     cols = st.columns(max(1, len(parsed.variables)))
@@ -172,7 +173,7 @@ def tab() -> None:
     try:
         nodes, steps, name = _graph(parsed.source, tuple(values.items()))
     except E.ExprError as err:
-        st.error(str(err), icon=":material/error:")
+        st.error(md(err), icon=":material/error:")
         return
     _stepper(nodes, steps, name)
     _accumulation(parsed, values)
