@@ -33,6 +33,7 @@ FLAGS=(
   --server.maxUploadSize 5              # MB; the CNN page's uploader promises "at most 5 MB"
   --server.fileWatcherType none         # no watching of every imported module on each rerun
   --runner.postScriptGC false           # no full gc.collect() after every rerun (see README)
+  --client.showErrorDetails none        # visitors never see a traceback (server paths, code)
 )
 
 port_free() {  # $1: port on 127.0.0.1

@@ -116,6 +116,13 @@ def _check(node: ast.AST, variables: list[str], depth: int) -> None:
         if type(node.value) not in (int, float):
             what = "strings" if isinstance(node.value, (str, bytes)) else f"the constant {node.value!r}"
             raise ExprError(f"Only numbers are allowed as constants, not {what}.")
+        try:
+            finite = math.isfinite(float(node.value))
+        except OverflowError:  # a 320-digit integer does not fit a float at all
+            finite = False
+        if not finite:
+            raise ExprError("A constant is too large: every number here becomes a float32 or float64 tensor "
+                            "(at most about 1.8e308).")
     elif isinstance(node, ast.Name):
         _check_name(node.id)
         if node.id not in variables:

@@ -27,7 +27,11 @@ def numerical(parsed: Parsed, values: dict[str, float], var: str, h: float,
 
 def h_sweep(parsed: Parsed, values: dict[str, float], var: str, hs: list[float],
             dtype: torch.dtype = torch.float32) -> list[tuple[float, float, float]]:
-    """(h, numerical derivative, |numerical - autograd|) for each h."""
-    exact = build(parsed, values, dtype)
+    """(h, numerical derivative, |numerical - autograd|) for each h; all NaN where ``dtype`` cannot
+    even evaluate the expression (1/(b*b - 0.04000000000000001) is finite in float32, 1/0 in float64)."""
+    try:
+        exact = build(parsed, values, dtype)
+    except ExprError:
+        return [(h, float("nan"), float("nan")) for h in hs]
     node = next(n for n in exact.nodes if n.op == "var" and n.label == var)
     return [(h, d, abs(d - node.grad)) for h in hs for d in [numerical(parsed, values, var, h, dtype)]]

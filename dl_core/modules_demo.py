@@ -97,14 +97,21 @@ def build_layers(text: str, seed: int = 0) -> nn.Sequential:
             raise LayerError(f"{name} sizes must be whole numbers from 1 to {MAX_WIDTH}.")
         if name == "Softmax" and not args:
             args = [-1]  # the dimension to normalise over; nn.Softmax() without it is deprecated
+        if name == "Softmax" and (len(args) != 1 or not isinstance(args[0], int) or abs(args[0]) > 8):
+            raise LayerError("Softmax takes one whole number, the dimension to normalise over, e.g. Softmax(-1) "
+                             "or Softmax(1).")
+        if any(isinstance(a, int) and abs(a) > 10**9 for a in args):
+            raise LayerError(f"{name}: a number is too large.")
         try:
             layers.append(seeded(seed + len(layers), lambda n=name, a=args: LAYERS[n](*a)))
-        except (TypeError, ValueError) as err:  # PyTorch's own message, e.g. a missing out_features
+        except (TypeError, ValueError, OverflowError) as err:  # PyTorch's own message, e.g. a missing out_features
             raise LayerError(f"{name}({', '.join(map(str, args))}): {err}") from None
     model = nn.Sequential(*layers)
     try:
-        model.eval()(torch.zeros(2, in_features(model)))
-    except (RuntimeError, IndexError) as err:
+        model.eval()(torch.zeros(2, in_features(model)))  # (2, F): a batch
+        if not any(isinstance(m, nn.BatchNorm1d) for m in model.modules()):
+            model(torch.zeros(in_features(model)))  # (F,): one vector, as forward_examples sends (Softmax(1) fails)
+    except (RuntimeError, IndexError, TypeError, ValueError, OverflowError) as err:
         raise LayerError(f"The layers do not fit together: {err}") from None
     return model
 

@@ -101,6 +101,8 @@ def parse_values(text: str) -> list | float:
 
 def parse_shape(text: str, allow_infer: bool = False) -> tuple[int, ...]:
     """'2, 3' or '(2, 3)' or '2x3' -> (2, 3). With allow_infer, -1 entries are kept for view/reshape."""
+    if len(text or "") > 200:
+        raise TensorError("A shape is a few whole numbers, e.g. 2, 3; that input is too long.")
     cleaned = (text or "").replace("x", ",").replace("X", ",").replace("(", "").replace(")", "")
     cleaned = cleaned.replace("[", "").replace("]", "").strip().strip(",")
     if not cleaned:
@@ -111,11 +113,14 @@ def parse_shape(text: str, allow_infer: bool = False) -> tuple[int, ...]:
     try:
         dims = tuple(int(p) for p in parts)
     except ValueError:
-        raise TensorError(f"A shape is whole numbers separated by commas, e.g. 2, 3 (got {text!r}).") from None
+        raise TensorError(f"A shape is whole numbers separated by commas, e.g. 2, 3 (got {text.strip()[:40]!r}).") from None
     if any(d < 0 and not (allow_infer and d == -1) for d in dims):
         raise TensorError("Sizes must be >= 0" + (" (or -1 to let PyTorch infer one)." if allow_infer else "."))
-    if math.prod(abs(d) for d in dims) > MAX_NUMEL:
-        raise TensorError(f"That is more than {MAX_NUMEL:,} elements; pick a smaller shape.")
+    # Count every dimension, not only numel: (0, 200000000) holds no element, but a chart or a
+    # strided walk over it still pays for each of the 200 million positions along one axis.
+    if math.prod(max(abs(d), 1) for d in dims) > MAX_NUMEL:
+        raise TensorError(f"That is more than {MAX_NUMEL:,} elements (a size 0 counts as 1 here, so every "
+                          "dimension stays small); pick a smaller shape.")
     return dims
 
 

@@ -10,6 +10,7 @@ import torch
 from dl_core import expr as E
 from dl_core import expr_numeric as EN
 from ui import basics_charts as bc
+from ui.plain import md
 
 DEFAULT_EXPR = "h = sigmoid(relu(x*w + b) * 2 - 1)"
 DEFAULT_VALUES = {"x": 1.0, "w": 0.5, "b": -0.2}
@@ -61,7 +62,7 @@ def _controls() -> tuple[E.Parsed | None, dict[str, float]]:
     try:
         parsed = E.parse(text)
     except E.ExprError as err:
-        st.error(str(err), icon=":material/error:")
+        st.error(md(err), icon=":material/error:")
         return None, {}
     values = {}
     cols = st.columns(max(1, len(parsed.variables)))
@@ -145,7 +146,12 @@ def _numerical(parsed: E.Parsed, values: dict[str, float]) -> None:
     var = c1.selectbox("with respect to", parsed.variables, key="basics_num_var")
     h = c2.select_slider("step h", HS, value=1e-3, key="basics_num_h", format_func=lambda v: f"{v:.0e}")
     dname = c3.radio("dtype", list(DTYPES), key="basics_num_dtype", horizontal=True)
-    exact = next(n.grad for n in E.build(parsed, values, DTYPES[dname]).nodes if n.op == "var" and n.label == var)
+    try:
+        exact = next(n.grad for n in E.build(parsed, values, DTYPES[dname]).nodes if n.op == "var" and n.label == var)
+    except E.ExprError as err:  # finite in float32 is not finite in float64 (and back)
+        st.warning(f"In {dname} the expression itself cannot be evaluated at these values:", icon=":material/warning:")
+        st.text(str(err))
+        return
     num = EN.numerical(parsed, values, var, h, DTYPES[dname])
     st.latex(rf"\frac{{f({var}+h) - f({var}-h)}}{{2h}} = {num:.6g} \qquad \text{{autograd: }} {exact:.6g}")
     rel = abs(num - exact) / max(abs(exact), 1e-12)
@@ -167,7 +173,7 @@ def tab() -> None:
     try:
         nodes, steps, name = _graph(parsed.source, tuple(values.items()))
     except E.ExprError as err:
-        st.error(str(err), icon=":material/error:")
+        st.error(md(err), icon=":material/error:")
         return
     _stepper(nodes, steps, name)
     _accumulation(parsed, values)

@@ -9,6 +9,7 @@ import torch
 from dl_core import optim_race as O
 from dl_core import tensors as T
 from ui import basics_charts as bc
+from ui.plain import md
 
 
 def _vector(label: str, default: str, key: str, dims: int = 1, max_len: int = 64) -> torch.Tensor | None:
@@ -16,7 +17,7 @@ def _vector(label: str, default: str, key: str, dims: int = 1, max_len: int = 64
     try:
         t = torch.tensor(T.parse_values(text), dtype=torch.float32)
     except (T.TensorError, ValueError, TypeError, RuntimeError) as err:
-        st.warning(f"`{label}`: {err}", icon=":material/warning:")
+        st.warning(f"`{label}`: {md(err)}", icon=":material/warning:")
         return None
     if t.dim() != dims or t.numel() == 0 or t.shape[-1] > max_len or t.numel() > 4 * max_len:
         st.warning(f"`{label}` must be a non-empty {'list' if dims == 1 else 'list of lists'} of at most "

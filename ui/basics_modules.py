@@ -8,6 +8,7 @@ import torch.nn as nn
 from dl_core import modules_demo as M
 from ui import basics_charts as bc
 from ui.common import device
+from ui.plain import md
 
 CHOICES = {"linear": "nn.Linear(5, 1)", "sequential": "nn.Sequential(...)", "ordered": "nn.Sequential(OrderedDict(...))",
            "custom": "Your layer list"}
@@ -51,7 +52,7 @@ def tab() -> None:
     try:
         model = _model(choice, layers, seed)
     except M.LayerError as err:
-        st.error(str(err), icon=":material/error:")
+        st.error(md(err), icon=":material/error:")
         return
     code = CODE.get(choice) or "model = nn.Sequential(\n" + "".join(
         f"    nn.{name}({', '.join(map(str, args))}),\n" for name, args in M.parse_layers(layers)) + ")"
@@ -97,7 +98,7 @@ def tab() -> None:
             st.markdown(f"**{title}**")
             st.code(mm.code, language="python")
             if mm.error:
-                st.error(f"RuntimeError: {mm.error}", icon=":material/error:")
+                st.error(f"RuntimeError: {md(mm.error)}", icon=":material/error:")
             else:
                 st.info("No error with this model (it has no layer that checks).")
             st.code(mm.fix, language="python")

@@ -20,6 +20,7 @@ from dl_core import playground as P
 from dl_core import playground_share as PS
 from ui import basics_charts as bc
 from ui import charts
+from ui.plain import md
 
 MAX_STEPS = 5000  # a run stops here
 STEPS_PER_TICK = 25  # steps per redraw while playing
@@ -223,7 +224,7 @@ def tab() -> None:
     _init_from_url()
     problems = st.session_state.pop("basics_pg_url_problems", None)
     if problems:
-        st.warning("Some settings in the link could not be used and were reset: " + ", ".join(problems))
+        st.warning("Some settings in the link could not be used and were reset: " + md(", ".join(problems)))
     cfg = controls()
     if cfg is None:
         return

@@ -9,6 +9,7 @@ from dl_core import tensors as T
 from dl_core import tensor_rules as TR
 from ui import basics_charts as bc
 from ui.common import device
+from ui.plain import md
 
 SOURCES = ["list", "numpy", "zeros", "ones", "empty", "rand", "randn", "arange"]
 DTYPE_NAMES = [d.name for d in T.DTYPES]
@@ -38,7 +39,7 @@ def _build() -> torch.Tensor | None:
     try:
         built = T.build(source, dtype, torch.device(dev), **kwargs)
     except T.TensorError as err:
-        st.error(f"PyTorch says: `{err}`", icon=":material/error:")
+        st.error(f"PyTorch says: {md(err)}", icon=":material/error:")
         return None
     st.code(built.code, language="python")
     t = built.tensor
@@ -55,7 +56,7 @@ def _build() -> torch.Tensor | None:
         st.code(f"t.size()   # {t.size()}\nt.shape    # same thing\nt.dtype    # {t.dtype}"
                 + (f"\nt.view(-1)[0].item()   # {t.view(-1)[0].item()!r}: a plain Python number" if t.numel() else ""),
                 language="python")
-        if 1 <= t.dim() <= 2 and t.numel() <= 400 and t.dtype != torch.bool:
+        if 1 <= t.dim() <= 2 and 1 <= t.numel() <= 400 and max(t.shape) <= 400 and t.dtype != torch.bool:
             bc.show_matrix(st, t.detach().cpu().double().numpy(), title="values (hover for exact numbers)")
         else:
             st.code(str(t.cpu())[:3000], language=None)
@@ -86,7 +87,7 @@ def _reshape(t: torch.Tensor | None) -> None:
     try:
         args = T.parse_shape(args_text, allow_infer=True) if op not in ("flatten", "contiguous") else ()
     except T.TensorError as err:
-        st.warning(str(err))
+        st.warning(md(err))
         return
     if op == "transpose" and len(args) != 2:
         st.warning("`transpose` swaps exactly two dimensions: type two numbers, e.g. `0, 1`.")
@@ -94,7 +95,7 @@ def _reshape(t: torch.Tensor | None) -> None:
     res = T.reshape(t, op, args, first and t.dim() == 2)
     st.code(res.code, language="python")
     if res.error:
-        st.error(f"RuntimeError: {res.error}", icon=":material/error:")
+        st.error(f"RuntimeError: {md(res.error)}", icon=":material/error:")
         if "view" in res.code and "stride" in res.error:
             st.info("`view` never copies, so it needs memory laid out in the right order. `t.t()` only swaps the "
                     "strides; `reshape` (or `.contiguous().view(...)`) copies when it must.")
@@ -113,7 +114,7 @@ def _broadcast() -> None:
         a = T.parse_shape(c1.text_input("shape of a", "4, 1, 3", key="basics_t_bc_a", max_chars=40))
         b = T.parse_shape(c2.text_input("shape of b", "5, 1", key="basics_t_bc_b", max_chars=40))
     except T.TensorError as err:
-        st.warning(str(err))
+        st.warning(md(err))
         return
     res = TR.broadcast(a, b)
     st.code(f"torch.ones({', '.join(map(str, a))}) + torch.ones({', '.join(map(str, b))})", language="python")
@@ -124,7 +125,7 @@ def _broadcast() -> None:
     if res.result is not None:
         st.success(f"Result shape: {res.result}", icon=":material/check:")
     else:
-        st.error(f"RuntimeError: {res.error}", icon=":material/error:")
+        st.error(f"RuntimeError: {md(res.error)}", icon=":material/error:")
 
 
 def _promotion() -> None:
@@ -136,7 +137,7 @@ def _promotion() -> None:
     res = TR.promote(a, b, op)
     st.code(res.code, language="python")
     if res.error:
-        st.error(f"RuntimeError: {res.error}", icon=":material/error:")
+        st.error(f"RuntimeError: {md(res.error)}", icon=":material/error:")
     else:
         st.success(f"`{res.result}`, dtype **torch.{res.dtype}**", icon=":material/check:")
     st.info("**Then and now.** In the course's PyTorch 0.4/1.0, mixing dtypes failed (\"Expected object of scalar "
@@ -151,7 +152,7 @@ def _promotion() -> None:
     ip = TR.inplace(dt)
     c2.code(ip.code, language="python")
     if ip.error:
-        st.error(f"RuntimeError: {ip.error}", icon=":material/error:")
+        st.error(f"RuntimeError: {md(ip.error)}", icon=":material/error:")
         st.caption("Fix: `x = x / 7` (a new float tensor), or `x //= 7` to floor-divide and keep the integers.")
     else:
         st.success(f"x is now `{ip.result}` (torch.{ip.dtype})", icon=":material/check:")
@@ -164,7 +165,7 @@ def _matmul() -> None:
         a = T.parse_shape(c1.text_input("shape of A", "2, 3", key="basics_t_mm_a", max_chars=40))
         b = T.parse_shape(c2.text_input("shape of B", "3, 4", key="basics_t_mm_b", max_chars=40))
     except T.TensorError as err:
-        st.warning(str(err))
+        st.warning(md(err))
         return
     if not a or not b:
         st.warning("matmul needs tensors with at least one dimension.")
@@ -172,7 +173,7 @@ def _matmul() -> None:
     out, error = TR.matmul_shapes(a, b)
     st.code(f"torch.randn({', '.join(map(str, a))}) @ torch.randn({', '.join(map(str, b))})", language="python")
     if error:
-        st.error(f"RuntimeError: {error}", icon=":material/error:")
+        st.error(f"RuntimeError: {md(error)}", icon=":material/error:")
         return
     st.success(f"Result shape: {out}. The inner sizes ({a[-1]} and {b[-2] if len(b) > 1 else b[0]}) meet and vanish.",
                icon=":material/check:")

@@ -5,15 +5,59 @@ until hovered, and swallows the mouse-down of any stroke that starts beneath it:
 5 or 7 silently draws nothing. The canvas lives in an open shadow root, so page CSS cannot reach
 it; a tiny script injects a style into that shadow root that parks the toolbar *below* the
 canvas, always visible. Every pixel of the canvas then takes strokes.
+
+The drawing comes back from the browser as a PNG data URL, i.e. from whoever controls the websocket:
+a crafted 100 kB PNG can declare 8000x8000 pixels (Pillow would decode 256 MB of RGBA on every
+rerun). ``canvas_pixels`` reads the PNG header first and decodes only the 280x280 canvas it expects.
 """
 from __future__ import annotations
 
+import base64
+import binascii
+import io
+import struct
+
 import numpy as np
 import streamlit as st
-from streamlit_drawable_canvas import st_canvas
+from PIL import Image
 
 CANVAS_PX = 280  # 10x MNIST's 28 px
 STROKE_PX = 20  # ~2 MNIST pixels, like a pen stroke in the original data
+MAX_DATA_URL = 1_000_000  # characters; an honest 280x280 RGBA PNG is well under 400 kB of base64
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+class CanvasError(ValueError):
+    """The drawing that came back is not the 280x280 PNG this canvas makes."""
+
+
+def canvas_pixels(data_url: str | None, size: int = CANVAS_PX) -> np.ndarray | None:
+    """A canvas PNG data URL -> (size, size, 4) uint8 RGBA, checking the PNG header before decoding."""
+    if data_url is None:
+        return None
+    if not isinstance(data_url, str) or len(data_url) > MAX_DATA_URL or ";base64," not in data_url[:64]:
+        raise CanvasError("The drawing that came back is not a canvas image.")
+    try:
+        raw = base64.b64decode(data_url.split(";base64,", 1)[1], validate=True)
+    except (binascii.Error, ValueError):
+        raise CanvasError("The drawing that came back is not valid base64.") from None
+    # The first chunk of every PNG is IHDR: length (4 bytes), b"IHDR", width, height (big-endian).
+    if len(raw) < 24 or raw[:8] != _PNG_SIGNATURE or raw[12:16] != b"IHDR":
+        raise CanvasError("The drawing that came back is not a PNG image.")
+    width, height = struct.unpack(">II", raw[16:24])
+    if (width, height) != (size, size):
+        raise CanvasError(f"The drawing that came back is {width}x{height} pixels; this canvas makes "
+                          f"{size}x{size}. Nothing was decoded.")
+    try:
+        with Image.open(io.BytesIO(raw)) as img:
+            if img.size != (size, size):
+                raise CanvasError("The drawing that came back has an inconsistent size.")
+            arr = np.asarray(img.convert("RGBA"))
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
+        if isinstance(err, CanvasError):
+            raise
+        raise CanvasError("The drawing that came back could not be read as a PNG image.") from None
+    return arr  # (size, size, 4)
 
 _TOOLBAR_CSS = (
     ".dc-root{margin-bottom:2.9rem}"
@@ -63,8 +107,11 @@ _toolbar_fix = st.components.v2.component("dlv_canvas_toolbar_fix", js=_FIX_JS, 
 def digit_canvas(key: str) -> np.ndarray | None:
     """A black 280x280 canvas with a white pen; returns the RGBA drawing or None before any stroke.
 
-    A "Clear" button next to it (and the toolbar's bin icon) empties it.
+    A "Clear" button next to it (and the toolbar's bin icon) empties it. A drawing that is not the
+    canvas's own 280x280 PNG is refused with a message (and None), never decoded.
     """
+    from streamlit_drawable_canvas import st_canvas  # registers its component: needs a running app
+
     version_key = f"{key}_version"
     st.session_state.setdefault(version_key, 0)
     _toolbar_fix(key=f"{key}_fix")
@@ -81,4 +128,10 @@ def digit_canvas(key: str) -> np.ndarray | None:
     if st.button("Clear", key=f"{key}_clear", icon=":material/delete:"):
         st.session_state[version_key] += 1
         st.rerun()
-    return result.image_data
+    # result.image_data would decode any PNG whatever its declared size; read the data URL ourselves
+    # (streamlit-drawable-canvas 0.13 keeps it in CanvasResult._image_data_url, version pinned).
+    try:
+        return canvas_pixels(getattr(result, "_image_data_url", None))
+    except CanvasError as err:
+        st.error(str(err), icon=":material/error:")
+        return None
