@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
+from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 
 from dl_core.data import MEAN, STD
 
@@ -19,6 +19,9 @@ INK_THRESHOLD = 0.1  # ink below this (0..1) counts as background
 MIN_INK_PIXELS = 4  # fewer inked pixels than this is treated as an empty canvas
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_UPLOAD_PIXELS = 4096 * 4096
+WORK_PX = 512  # uploads are decoded and cleaned at most this large
+BACKGROUND_TILES = 6  # the paper's lighting is estimated on this many tiles along the longer side
+MIN_CONTRAST = 0.12  # the typical stroke must stand out from the paper by this much (0..1)
 
 
 class BadImage(ValueError):
@@ -92,29 +95,111 @@ def render_digit(digit: int, size: int = 280, rotation: float = 0.0, stroke: int
 
 
 def read_upload(raw: bytes) -> np.ndarray:
-    """Decode an uploaded PNG/JPEG into white-on-black ink; raises BadImage with a user-facing reason."""
+    """Decode an uploaded PNG/JPEG into white-on-black ink; raises BadImage with a user-facing reason.
+
+    Turned upright as its EXIF Orientation tag says (phones store pixels sideways), shrunk to at most
+    WORK_PX, then the paper (or board) is removed under uneven light by remove_background(). A PNG
+    whose transparency holds the strokes gives its alpha channel as the ink.
+    """
+    gray, alpha = _decode(raw)
+    if alpha is not None:
+        return _stretch(alpha)
+    return remove_background(gray)
+
+
+def _decode(raw: bytes) -> tuple[np.ndarray, np.ndarray | None]:
+    """(gray, alpha or None), each (H, W) float in [0, 1], upright, at most WORK_PX on a side."""
     if not raw:
         raise BadImage("The file is empty.")
     if len(raw) > MAX_UPLOAD_BYTES:
         raise BadImage(f"The file is {len(raw) / 1e6:.1f} MB; the limit is {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
     try:
-        with Image.open(io.BytesIO(raw)) as im:
-            if im.format not in ("PNG", "JPEG"):
+        with Image.open(io.BytesIO(raw)) as im:  # reads the header only
+            if im.format not in ("PNG", "JPEG", "MPO"):  # MPO: a phone's JPEG with a depth/preview image
                 raise BadImage(f"Only PNG and JPEG images are accepted (this is {im.format or 'unknown'}).")
+            if im.format == "PNG" and getattr(im, "is_animated", False):
+                raise BadImage("This is an animated PNG: upload a single still picture.")
             if im.width * im.height > MAX_UPLOAD_PIXELS:
                 raise BadImage(f"The image is {im.width}x{im.height} pixels; the limit is 4096x4096.")
-            im.draft("L", (512, 512))  # JPEG: decode at reduced size
-            im.thumbnail((512, 512))
-            alpha = np.asarray(im.convert("RGBA"), dtype=np.float32)[..., 3] / 255.0
+            im.draft("L", (WORK_PX, WORK_PX))  # JPEG: decode at reduced size, in gray
+            upright = ImageOps.exif_transpose(im)  # decodes; a copy turned as the Orientation tag says
+        upright.thumbnail((WORK_PX, WORK_PX))
+        if upright.mode.startswith("I"):  # 16-bit PNG: Pillow's convert("L") would clip, scale instead
+            return np.clip(np.asarray(upright, dtype=np.float32) / 65535.0, 0.0, 1.0), None
+        if upright.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in upright.info:
+            alpha = np.asarray(upright.convert("RGBA"), dtype=np.float32)[..., 3] / 255.0
             if alpha.min() < 0.5:  # strokes on a transparent background: the alpha channel is the ink
-                return _stretch(alpha)
-            gray = np.asarray(im.convert("L"), dtype=np.float32) / 255.0
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as err:
+                return np.asarray(upright.convert("L"), dtype=np.float32) / 255.0, alpha
+        return np.asarray(upright.convert("L"), dtype=np.float32) / 255.0, None
+    except BadImage:
+        raise
+    except Image.DecompressionBombError:
+        raise BadImage("The image is too large to decode (the limit is 4096x4096 pixels).") from None
+    except ValueError as err:
+        if "too large" in str(err).lower():  # a zTXt / iTXt / iCCP chunk that inflates past Pillow's limit
+            raise BadImage("The PNG carries a text or colour-profile chunk that unpacks to too much data.") from None
+        raise BadImage(f"This is not a readable PNG or JPEG image ({err}).") from None
+    except Exception as err:  # Pillow's decoders raise many types on damaged bytes (OSError, SyntaxError, ...)
         raise BadImage(f"This is not a readable PNG or JPEG image ({type(err).__name__}).") from None
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    if border.mean() > 0.5:  # dark ink on white paper: flip to MNIST's white on black
-        gray = 1.0 - gray
-    return _stretch(gray)
+
+
+def remove_background(gray: np.ndarray) -> np.ndarray:
+    """(H, W) gray in [0, 1], dark ink on paper or light chalk on a board, lit unevenly -> ink in [0, 1].
+
+    The paper's brightness is estimated per tile of BACKGROUND_TILES x BACKGROUND_TILES as the median
+    of the pixels that are not ink, interpolated smoothly and subtracted; the ink is whichever side
+    stands out further. Otsu's threshold (Otsu 1979) on what is left splits strokes from paper grain:
+    noise maps to 0 and the typical stroke to 1, as in MNIST.
+    """
+    gray = np.asarray(gray, dtype=np.float32)
+    lo, mid, hi = np.percentile(gray, [0.5, 50, 99.5])
+    sign = -1.0 if mid - lo > hi - mid else 1.0  # the ink is the rarer extreme; dark ink on paper: -1
+    first = sign * (gray - _background(gray, np.zeros(gray.shape, bool), 50 - 25 * sign))  # paper side
+    rough = first > max(otsu(first), MIN_CONTRAST / 2)  # clear ink only: on a blank page, nothing
+    near_ink = np.asarray(Image.fromarray(rough.astype(np.uint8) * 255).filter(ImageFilter.MaxFilter(5))) > 0
+    ink = sign * (gray - _background(gray, near_ink, 50))  # (H, W) how far each pixel stands out from the paper
+    t = otsu(ink)
+    high = float(np.median(ink[ink > t])) if (ink > t).any() else 0.0
+    if high < MIN_CONTRAST:
+        raise BadImage("The image is blank: no digit stands out from the background.")
+    paper = ink[ink <= t]
+    noise = 1.4826 * float(np.median(np.abs(paper - np.median(paper))))  # robust standard deviation
+    low = min(3.0 * noise, 0.5 * t)
+    out = np.clip((ink - low) / (high - low), 0.0, 1.0)
+    # isolated specks of grain (fewer than 3 inked pixels in their 3x3) would stretch prepare()'s crop
+    inked = np.pad(out > 0, 1)
+    h, w = out.shape
+    neighbours = sum(inked[i:i + h, j:j + w].astype(np.int8) for i in range(3) for j in range(3))
+    return np.where(neighbours >= 3, out, 0.0).astype(np.float32)
+
+
+def _background(gray: np.ndarray, exclude: np.ndarray, q: float) -> np.ndarray:
+    """(H, W) smooth paper brightness: per-tile q-th percentile of the pixels not excluded, bilinear between."""
+    h, w = gray.shape
+    step = max(1, -(-max(h, w) // BACKGROUND_TILES))
+    rows, cols = -(-h // step), -(-w // step)
+    grid = np.full((rows, cols), np.nan, np.float32)
+    for i in range(rows):
+        for j in range(cols):
+            cell = np.s_[i * step:(i + 1) * step, j * step:(j + 1) * step]
+            keep = ~exclude[cell]
+            if keep.sum() >= keep.size // 8:
+                grid[i, j] = np.percentile(gray[cell][keep], q)
+    grid = np.where(np.isnan(grid), np.nanmedian(grid) if not np.isnan(grid).all() else np.median(gray), grid)
+    return np.asarray(Image.fromarray(grid).resize((w, h), Image.Resampling.BILINEAR), dtype=np.float32)
+
+
+def otsu(values: np.ndarray, bins: int = 128) -> float:
+    """Otsu's threshold: the cut that maximises the between-class variance of the histogram."""
+    hist, edges = np.histogram(values, bins=bins)
+    centres = (edges[:-1] + edges[1:]) / 2
+    w0 = np.cumsum(hist)[:-1].astype(np.float64)  # pixels at or below each candidate cut
+    w1 = hist.sum() - w0
+    m0 = np.cumsum(hist * centres)[:-1]
+    mu0, mu1 = m0 / np.maximum(w0, 1), (float((hist * centres).sum()) - m0) / np.maximum(w1, 1)
+    between = w0 * w1 * (mu0 - mu1) ** 2
+    best = np.flatnonzero(between >= between.max() * (1 - 1e-9))  # every cut in an empty gap is as good
+    return float(edges[1:-1][best[len(best) // 2]])
 
 
 def _stretch(ink: np.ndarray) -> np.ndarray:

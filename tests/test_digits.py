@@ -228,6 +228,22 @@ def png_header_only(width: int, height: int) -> bytes:
             + png_chunk(b"IEND", b""))
 
 
+def png_with_chunk(kind: bytes, body: bytes) -> bytes:
+    """A valid small PNG with one extra ancillary chunk right after IHDR."""
+    raw = encode(paper(3, size=64))
+    return raw[:33] + png_chunk(kind, body) + raw[33:]  # 8-byte signature + 25-byte IHDR chunk
+
+
+INFLATES = zlib.compress(bytes(20_000_000), 9)  # 20 kB that inflate to 20 MB, past Pillow's text limit
+
+
+def animated_png() -> bytes:
+    frames = [Image.fromarray(paper(d, size=64)) for d in (1, 2)]
+    buf = io.BytesIO()
+    frames[0].save(buf, "PNG", save_all=True, append_images=frames[1:])
+    return buf.getvalue()
+
+
 def gif_bytes() -> bytes:
     return encode(paper(1, size=64), "GIF")
 
@@ -248,6 +264,11 @@ BAD = {
     "small_header": (lambda: png_header_only(100, 100), "not a readable"),  # opens, but the data is missing
     "truncated_png": (lambda: encode(paper(3))[:400], "not a readable"),
     "truncated_jpeg": (lambda: encode(paper(3), "JPEG")[:300], "not a readable"),
+    "ztxt_bomb": (lambda: png_with_chunk(b"zTXt", b"key\x00\x00" + INFLATES), "chunk that unpacks to too much"),
+    "itxt_bomb": (lambda: png_with_chunk(b"iTXt", b"key\x00\x01\x00\x00\x00" + INFLATES), "chunk that unpacks"),
+    "iccp_bomb": (lambda: png_with_chunk(b"iCCP", b"icc\x00\x00" + INFLATES), "colour-profile chunk"),
+    "animated_png": (animated_png, "animated"),
+    "bad_ihdr": (lambda: png_header_only(40, 40)[:24] + b"\x05" + png_header_only(40, 40)[25:], "not a readable"),
 }
 
 
@@ -282,3 +303,111 @@ def test_read_upload_corrupted_bytes_only_badimage():
             except BadImage:
                 continue
             assert out.ndim == 2 and 0.0 <= out.min() and out.max() <= 1.0
+
+
+def test_png_chunk_bombs_are_small_files():
+    """The bombs are tiny on disk: the message must come from the inflated size, not the file size."""
+    assert len(INFLATES) < 50_000
+    raw = png_with_chunk(b"zTXt", b"key\x00\x00" + zlib.compress(b"a short comment"))
+    assert prepare(read_upload(raw)) is not None  # a harmless zTXt chunk is fine
+
+
+@pytest.mark.parametrize("color_type", range(8))
+@pytest.mark.parametrize("bit_depth", [1, 2, 3, 4, 8, 16])
+def test_read_upload_any_png_header_only_badimage(color_type, bit_depth):
+    """Every colour type / bit depth combination, valid or not, decodes or gives BadImage."""
+    ihdr = struct.pack(">IIBBBBB", 40, 40, bit_depth, color_type, 0, 0, 0)
+    raw = (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(bytes(41 * 8 * 40)))
+           + png_chunk(b"IEND", b""))
+    try:
+        out = read_upload(raw)
+    except BadImage as err:
+        assert type(err) is BadImage and str(err).strip()
+        return
+    assert out.ndim == 2 and 0.0 <= out.min() and out.max() <= 1.0
+
+
+# ---------------------------------------------------------------- read_upload: photos
+ORIENTATION = 0x0112
+STORED = {3: Image.Transpose.ROTATE_180, 6: Image.Transpose.ROTATE_90, 8: Image.Transpose.ROTATE_270}
+
+
+@pytest.mark.parametrize("tag", [3, 6, 8])
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_read_upload_applies_exif_orientation(tag, fmt):
+    """A phone stores the pixels turned and says so in EXIF; the upload is read upright."""
+    upright = np.zeros((200, 300), np.uint8) + 255
+    upright[20:180, 60:240] = paper(7, size=180)[10:170]  # a 7, on a landscape page
+    stored = Image.fromarray(upright).transpose(STORED[tag])
+    exif = Image.Exif()
+    exif[ORIENTATION] = tag
+    buf = io.BytesIO()
+    stored.save(buf, fmt, exif=exif.tobytes(), **({"quality": 95} if fmt == "JPEG" else {}))
+    got = read_upload(buf.getvalue())
+    want = read_upload(encode(upright, fmt, **({"quality": 95} if fmt == "JPEG" else {})))
+    assert got.shape == (200, 300)
+    if fmt == "PNG":
+        np.testing.assert_array_equal(got, want)
+    else:
+        assert np.abs(prepare(got).centred - prepare(want).centred).mean() < 0.02
+    assert np.abs(prepare(got).centred - prepare(read_upload(encode(np.asarray(stored)))).centred).mean() > 0.1
+
+
+def lit(ink: np.ndarray, paper_level: float, ink_level: float, light: tuple[float, float], seed: int = 0) -> np.ndarray:
+    """Ink on a page lit unevenly: brightness ramps from light[0] (top left) to light[1] (bottom right)."""
+    h, w = ink.shape
+    ramp = np.add.outer(np.linspace(0, 1, h), np.linspace(0, 1, w)) / 2
+    page = (paper_level * (1 - ink) + ink_level * ink) * (light[0] + (light[1] - light[0]) * ramp)
+    page += np.random.default_rng(seed).normal(0, 0.015, page.shape)
+    return (np.clip(page, 0, 1) * 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def default_cnn():
+    return cnn.load(Path(__file__).resolve().parent.parent / "assets" / "cnn_default.pt", torch.device("cpu"))
+
+
+@pytest.mark.parametrize("kind", ["dark_on_paper", "chalk_on_board"])
+def test_read_upload_removes_uneven_light(kind, default_cnn):
+    """The reported case: a dark 4 on paper, lit from one side, was read as an 8 "100% confident"
+    because the shadowed paper counted as ink. Light chalk on a dark board must work as well."""
+    ink = np.zeros((360, 360), np.float32)
+    ink[40:320, 40:320] = render_digit(4, size=280, stroke=3)
+    levels = (0.9, 0.12) if kind == "dark_on_paper" else (0.15, 0.85)
+    raw = encode(lit(ink, *levels, light=(0.4, 1.0)), "JPEG", quality=85)
+    got = read_upload(raw)
+    assert got[ink == 0].mean() < 0.01 and (got[ink == 0] > digits.INK_THRESHOLD).mean() < 0.002  # paper is gone
+    assert got[ink > 0.9].mean() > 0.9  # strokes are ink
+    p = prepare(got)
+    assert abs(p.cropped.shape[0] - ink_bbox(ink, 0.5)[0]) <= 4  # the crop is the digit, not the shadow
+    assert np.abs(p.centred - prepare(ink).centred).mean() < 0.03
+    with torch.no_grad():
+        assert int(default_cnn(p.x).argmax()) == 4
+
+
+def test_read_upload_blank_page_under_uneven_light():
+    with pytest.raises(BadImage, match="blank"):
+        read_upload(encode(lit(np.zeros((300, 400), np.float32), 0.9, 0.1, light=(0.3, 1.0)), "JPEG"))
+
+
+def test_read_upload_16_bit_png():
+    """Pillow's convert("L") clips 16-bit gray at 255; the upload is scaled instead."""
+    page = paper(5).astype(np.uint16) * 257  # (280, 280) 0..65535
+    got = read_upload(encode(page))
+    np.testing.assert_allclose(got, read_upload(encode(paper(5))), atol=0.01)
+
+
+def test_read_upload_mpo_is_accepted():
+    """Phones save JPEGs with a second (depth or preview) picture; Pillow calls them MPO."""
+    frames = [Image.fromarray(paper(2)).convert("RGB"), Image.fromarray(paper(9)).convert("RGB")]
+    buf = io.BytesIO()
+    frames[0].save(buf, "MPO", save_all=True, append_images=frames[1:])
+    with Image.open(io.BytesIO(buf.getvalue())) as im:
+        assert im.format == "MPO"
+    got = read_upload(buf.getvalue())
+    assert np.abs(prepare(got).centred - prepare(render_digit(2)).centred).mean() < 0.02  # the first picture
+
+
+def test_otsu_splits_two_clusters():
+    values = np.concatenate([np.random.default_rng(0).normal(0.1, 0.02, 900), np.random.default_rng(1).normal(0.7, 0.05, 100)])
+    assert 0.2 < digits.otsu(values) < 0.6

@@ -1,0 +1,113 @@
+"""Uploads made the way phones make them: dark ink on paper under uneven light, sensor noise, JPEG,
+and pixels stored sideways with an EXIF Orientation tag. The 40 "photos" are generated here at test
+time from font digits and MNIST test digits (nothing is committed); the shipped default CNN must read
+at least 36 of them after dl_core.digits.read_upload + prepare."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageFilter, ImageOps
+
+from dl_core import cnn
+from dl_core.digits import prepare, read_upload, render_digit
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+ORIENTATION = 0x0112  # the EXIF tag a phone writes instead of rotating the pixels
+# what a phone stores for each tag: the upright picture turned so that exif_transpose turns it back
+STORED = {1: None, 3: Image.Transpose.ROTATE_180, 6: Image.Transpose.ROTATE_90, 8: Image.Transpose.ROTATE_270}
+
+
+def photograph(ink: np.ndarray, rng: np.random.Generator, orientation: int, quality: int = 85) -> bytes:
+    """(h, w) white-on-black ink in [0, 1] -> JPEG bytes of dark pen ink on lit paper, as a phone saves it."""
+    height, width = (480, 360) if rng.random() < 0.5 else (360, 480)
+    side = int(min(height, width) * rng.uniform(0.45, 0.8))  # how large the digit is in the frame
+    digit = Image.fromarray((np.clip(ink, 0, 1) * 255).astype(np.uint8)).resize((side, side), Image.Resampling.BICUBIC)
+    page = np.zeros((height, width), np.float32)
+    top, left = int(rng.integers(0, height - side + 1)), int(rng.integers(0, width - side + 1))
+    page[top:top + side, left:left + side] = np.asarray(digit, np.float32) / 255.0  # (H, W) ink coverage
+    yy, xx = np.mgrid[:height, :width] / max(height, width)
+    angle = rng.uniform(0, 2 * np.pi)
+    ramp = np.cos(angle) * xx + np.sin(angle) * yy
+    ramp = (ramp - ramp.min()) / (ramp.max() - ramp.min())
+    light = rng.uniform(0.45, 0.65) + rng.uniform(0.3, 0.45) * ramp  # a lamp on one side, shadow on the other
+    paper = rng.uniform(0.82, 0.97) * np.array([1.0, rng.uniform(0.96, 1.0), rng.uniform(0.86, 0.98)], np.float32)
+    pen = np.array([0.1, 0.1, rng.uniform(0.1, 0.4)], np.float32) * rng.uniform(0.5, 1.5)  # black or blue
+    rgb = paper * (1 - page[..., None]) + pen * page[..., None]  # (H, W, 3)
+    rgb = rgb * light[..., None] + rng.normal(0, rng.uniform(0.01, 0.03), rgb.shape)
+    img = Image.fromarray((np.clip(rgb, 0, 1) * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(0.8))
+    exif = Image.Exif()
+    if STORED[orientation] is not None:
+        img = img.transpose(STORED[orientation])
+    exif[ORIENTATION] = orientation
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=quality, exif=exif.tobytes())
+    return buf.getvalue()
+
+
+def photo_set(mnist_test, n_font: int = 20, n_mnist: int = 20, seed: int = 0) -> list[tuple[int, np.ndarray, bytes]]:
+    """(label, clean ink, JPEG bytes): font digits and MNIST test digits (two of each), tags 1/3/6/8."""
+    rng = np.random.default_rng(seed)
+    inks = [(d % 10, render_digit(d % 10, rotation=float(rng.uniform(-8, 8)), stroke=int(rng.integers(2, 7))))
+            for d in range(n_font)]
+    labels = mnist_test.labels.numpy()
+    for d in range(n_mnist):
+        index = int(rng.choice(np.flatnonzero(labels == d % 10)))
+        inks.append((d % 10, mnist_test.images[index].numpy().astype(np.float32) / 255.0))
+    orientations = [3, 6, 8, 1]  # three of every four are stored sideways or upside down
+    return [(label, ink, photograph(ink, rng, orientations[i % 4])) for i, (label, ink) in enumerate(inks)]
+
+
+@pytest.fixture(scope="module")
+def photos(mnist_test):
+    return photo_set(mnist_test)
+
+
+@pytest.fixture(scope="module")
+def default_cnn():
+    return cnn.load(ASSETS / "cnn_default.pt", torch.device("cpu"))
+
+
+def read(model, raw: bytes | None = None, ink: np.ndarray | None = None) -> int:
+    prep = prepare(read_upload(raw) if raw is not None else ink)
+    with torch.no_grad():
+        return -1 if prep is None else int(model(prep.x).argmax())
+
+
+def test_photo_generator_writes_what_a_phone_writes(photos):
+    assert len(photos) == 40 and sorted({label for label, _, _ in photos}) == list(range(10))
+    tags = []
+    for _, _, raw in photos:
+        with Image.open(io.BytesIO(raw)) as im:
+            assert im.format == "JPEG"
+            tags.append(im.getexif()[ORIENTATION])
+            upright = ImageOps.exif_transpose(im)
+            # tags 6 and 8 store the picture turned by 90 degrees: width and height swap back
+            assert (upright.size == im.size) == (tags[-1] in (1, 3))
+    assert tags.count(1) == 10 and sum(t in (3, 6, 8) for t in tags) == 30
+
+
+def test_stored_rotation_is_undone_by_exif_transpose():
+    upright = Image.fromarray(np.arange(12, dtype=np.uint8).reshape(3, 4))
+    for tag, turn in STORED.items():
+        stored = upright if turn is None else upright.transpose(turn)
+        exif = Image.Exif()
+        exif[ORIENTATION] = tag
+        buf = io.BytesIO()
+        stored.save(buf, "PNG", exif=exif.tobytes())
+        with Image.open(io.BytesIO(buf.getvalue())) as im:
+            np.testing.assert_array_equal(np.asarray(ImageOps.exif_transpose(im)), np.asarray(upright))
+
+
+def test_default_cnn_reads_phone_photos(photos, default_cnn):
+    preds = [read(default_cnn, raw) for _, _, raw in photos]
+    labels = [label for label, _, _ in photos]
+    correct = sum(p == t for p, t in zip(preds, labels))
+    assert correct >= 36, f"{correct}/40 photos read correctly: {list(zip(labels, preds))}"
+    # the photo costs (almost) nothing: the net reads it as it reads the clean ink it was made from
+    clean = [read(default_cnn, ink=ink) for _, ink, _ in photos]
+    assert sum(p == c for p, c in zip(preds, clean)) >= 38, list(zip(labels, clean, preds))
+    assert sum(c == t for c, t in zip(clean, labels)) - correct <= 2
