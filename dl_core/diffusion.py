@@ -89,6 +89,16 @@ class Step(NamedTuple):
     x0_hat: torch.Tensor  # (B, C, H, W) the predicted clean image at this step
 
 
+def clamp_x0(x0: torch.Tensor, clip) -> torch.Tensor:
+    """Clamp x0-hat to the data range: True = images' [-1, 1], (lo, hi) tensors = a per-channel range
+    (the latent model's normalised training latents), False/None = no clamp."""
+    if clip is None or clip is False:
+        return x0
+    lo, hi = (-1.0, 1.0) if clip is True else clip
+    return torch.maximum(torch.minimum(x0, torch.as_tensor(hi, dtype=x0.dtype, device=x0.device)),
+                         torch.as_tensor(lo, dtype=x0.dtype, device=x0.device))
+
+
 def ddpm_step(x_t: torch.Tensor, t: int, eps: torch.Tensor, sched: Schedule, z: torch.Tensor) -> torch.Tensor:
     """Algorithm 2, line 4: x_{t-1} = 1/sqrt(a_t) (x_t - b_t / sqrt(1 - ab_t) eps) + sigma_t z, sigma_t^2 = b_t."""
     a = _at(sched.alphas, t, x_t)
@@ -101,7 +111,8 @@ def ddpm_step(x_t: torch.Tensor, t: int, eps: torch.Tensor, sched: Schedule, z: 
 
 @torch.no_grad()
 def ddpm_sample(model: Callable, y: torch.Tensor, sched: Schedule, shape: tuple, guidance: float = 3.0,
-                generator: torch.Generator | None = None, device: torch.device | None = None) -> Iterator[Step]:
+                generator: torch.Generator | None = None, device: torch.device | None = None,
+                clip=True) -> Iterator[Step]:
     """DDPM ancestral sampling (Algorithm 2), one yielded Step per timestep T..1, then the final x_0."""
     device = device or y.device
     T = len(sched.betas) - 1
@@ -109,7 +120,7 @@ def ddpm_sample(model: Callable, y: torch.Tensor, sched: Schedule, shape: tuple,
     for i, t in enumerate(range(T, 0, -1)):
         tt = torch.full((shape[0],), t, device=device, dtype=torch.long)
         eps = guided_eps(model, x, tt, y, guidance)
-        x0 = predict_x0(x, t, eps, sched).clamp(-1, 1)
+        x0 = clamp_x0(predict_x0(x, t, eps, sched), clip)  # shown only; the step uses eps
         yield Step(t, i, x, eps, x0)
         z = torch.randn(shape, generator=generator, device=device)
         x = ddpm_step(x, t, eps, sched, z)
@@ -125,8 +136,9 @@ def ddim_timesteps(T: int, steps: int) -> list[int]:
 @torch.no_grad()
 def ddim_sample(model: Callable, y: torch.Tensor, sched: Schedule, shape: tuple, steps: int = 50,
                 guidance: float = 3.0, eta: float = 0.0, generator: torch.Generator | None = None,
-                device: torch.device | None = None, clip: bool = True) -> Iterator[Step]:
-    """DDIM (eq. 12): x_prev = sqrt(ab_prev) x0_hat + sqrt(1 - ab_prev - sigma^2) eps + sigma z."""
+                device: torch.device | None = None, clip=True) -> Iterator[Step]:
+    """DDIM (eq. 12): x_prev = sqrt(ab_prev) x0_hat + sqrt(1 - ab_prev - sigma^2) eps + sigma z.
+    ``clip``: see ``clamp_x0``; the eps is then recomputed to agree with the clamped x0-hat."""
     device = device or y.device
     T = len(sched.betas) - 1
     taus = ddim_timesteps(T, steps)
@@ -136,8 +148,8 @@ def ddim_sample(model: Callable, y: torch.Tensor, sched: Schedule, shape: tuple,
         tt = torch.full((shape[0],), t, device=device, dtype=torch.long)
         eps = guided_eps(model, x, tt, y, guidance)
         x0 = predict_x0(x, t, eps, sched)
-        if clip:
-            x0 = x0.clamp(-1, 1)
+        if clip is not None and clip is not False:
+            x0 = clamp_x0(x0, clip)
             ab_t = _at(sched.alpha_bar, t, x)
             eps = (x - ab_t.sqrt() * x0) / (1 - ab_t).sqrt()  # the noise consistent with the clipped x0
         yield Step(t, i, x, eps, x0)

@@ -101,6 +101,12 @@ class LatentConfig:
     n_classes: int = 10  # digit classes; index n_classes is the null class
     T: int = 1000  # diffusion steps
     schedule: str = "cosine"  # beta schedule
+    # Latent normalisation (Rombach et al. scale z by 1/std; here per channel, mean and std), measured on
+    # the training set by the recipe: the denoiser sees z = (E(x) - z_mean) / z_std, unit variance.
+    z_mean: tuple = (0.0, 0.0, 0.0, 0.0)  # per-channel mean of E(x)
+    z_std: tuple = (1.0, 1.0, 1.0, 1.0)  # per-channel std of E(x)
+    z_lo: tuple = (-1.0, -1.0, -1.0, -1.0)  # per-channel min of the normalised training latents
+    z_hi: tuple = (1.0, 1.0, 1.0, 1.0)  # per-channel max: the sampler clamps x0-hat to [z_lo, z_hi]
 
 
 class Block(nn.Module):
@@ -159,10 +165,43 @@ class LatentDenoiser(nn.Module):
     def forward(self, z, t, y) -> torch.Tensor:
         return self.forward_with_attention(z, t, y)[0]
 
+    def _per_channel(self, v: tuple, like: torch.Tensor) -> torch.Tensor:
+        return torch.tensor(v, dtype=like.dtype, device=like.device).view(1, -1, 1, 1)  # (1, C, 1, 1)
+
+    def normalize(self, z_raw: torch.Tensor) -> torch.Tensor:
+        """E(x) (B, 4, 7, 7) -> the unit-variance latents the denoiser is trained on."""
+        return (z_raw - self._per_channel(self.cfg.z_mean, z_raw)) / self._per_channel(self.cfg.z_std, z_raw)
+
+    def denormalize(self, z: torch.Tensor) -> torch.Tensor:
+        """Back to the autoencoder's latent space, for D."""
+        return z * self._per_channel(self.cfg.z_std, z) + self._per_channel(self.cfg.z_mean, z)
+
+    def x0_range(self, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(lo, hi) (1, 4, 1, 1): the range of the normalised training latents, the sampler's x0 clamp."""
+        return self._per_channel(self.cfg.z_lo, like), self._per_channel(self.cfg.z_hi, like)
+
+
+@torch.no_grad()
+def latent_stats(ae: AutoEncoder, xs: torch.Tensor, batch: int = 2000) -> dict:
+    """Per-channel mean and std of E(x) over images xs (N, 1, 28, 28), and the normalised min / max:
+    the LatentConfig fields z_mean, z_std, z_lo, z_hi."""
+    z = torch.cat([ae.encode(xs[i:i + batch]) for i in range(0, len(xs), batch)])  # (N, 4, 7, 7)
+    mean, std = z.mean(dim=(0, 2, 3)), z.std(dim=(0, 2, 3))  # (4,)
+    zn = (z - mean.view(1, -1, 1, 1)) / std.view(1, -1, 1, 1)
+    r = lambda v: tuple(round(float(a), 6) for a in v)  # noqa: E731
+    return {"z_mean": r(mean), "z_std": r(std), "z_lo": r(zn.amin(dim=(0, 2, 3))), "z_hi": r(zn.amax(dim=(0, 2, 3)))}
+
+
+@torch.no_grad()
+def decode(ae: AutoEncoder, model: LatentDenoiser, z: torch.Tensor) -> torch.Tensor:
+    """Normalised latents (B, 4, 7, 7) from the sampler -> images (B, 1, 28, 28) in [-1, 1]."""
+    return ae.decode(model.denormalize(z))
+
 
 def load_ae(path, device: torch.device) -> AutoEncoder:
     return checkpoints.load(path, lambda cfg: AutoEncoder(AEConfig(**{**cfg, "hidden": tuple(cfg["hidden"])})), device)
 
 
 def load(path, device: torch.device) -> LatentDenoiser:
-    return checkpoints.load(path, lambda cfg: LatentDenoiser(LatentConfig(**cfg)), device)
+    tuples = lambda cfg: {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()}  # noqa: E731
+    return checkpoints.load(path, lambda cfg: LatentDenoiser(LatentConfig(**tuples(cfg))), device)

@@ -4,7 +4,7 @@ import streamlit as st
 from dl_core import diffusion as D
 from dl_core import latent, unet
 from ui import diffusion_charts as dc
-from ui import diffusion_forward, diffusion_latent, diffusion_sampling
+from ui import diffusion_forward, diffusion_latent, diffusion_sampling, gen_quality
 from ui.common import page_start, show_code, sidebar_status
 from ui.diffusion_models import LATENT, PIXEL, card, default_guidance, final_samples, run_total, sampled_settings
 from ui.tabs import lazy_tabs
@@ -62,6 +62,7 @@ def compare() -> None:
                     format_func={"guidance": "two guidance scales", "steps": "two DDIM step counts"}.get)
     digit = c2.selectbox("Digit class", list(range(10)), index=7, key="diff_cmp_class")
     model = c3.radio("Model", ["pixel", "latent"], key="diff_cmp_model", horizontal=True)
+    gen_quality.tradeoff(PIXEL if model == "pixel" else LATENT, "Pixel U-Net" if model == "pixel" else "Latent model")
     a, b = st.columns(2)
     if what == "guidance":
         ga = a.slider("Guidance A", 0.0, 8.0, 1.0, 0.5, key="diff_cmp_ga")

@@ -182,3 +182,30 @@ def test_autoencoder_reconstructs_a_font_digit():
     assert F.mse_loss(rec, x) < _card("diffusion_ae")["test_mse_in_minus1_1"] * 4 + 0.05
     judge = cnn.load(ASSETS / "cnn_default.pt", torch.device("cpu"))
     assert int(judge(data.normalize(((rec[:, 0] + 1) * 127.5).round().clamp(0, 255).to(torch.uint8))).argmax()) == 3
+
+
+def test_latent_normalisation_round_trips_and_the_clamp_is_per_channel():
+    """The denoiser's per-channel scale (measured by the recipe) inverts exactly; x0-hat is clamped to
+    the normalised training range channel by channel, not to the pixels' [-1, 1]."""
+    cfg = latent.LatentConfig(z_mean=(1.0, -2.0, 0.5, 0.0), z_std=(2.0, 0.5, 1.0, 4.0),
+                              z_lo=(-1.0, -2.0, -3.0, -4.0), z_hi=(1.0, 2.0, 3.0, 4.0))
+    m = latent.LatentDenoiser(cfg)
+    z = torch.randn(3, 4, 7, 7) * 3
+    zn = m.normalize(z)
+    assert torch.allclose(zn[:, 1], (z[:, 1] + 2.0) / 0.5) and torch.allclose(m.denormalize(zn), z, atol=1e-5)
+    clipped = D.clamp_x0(torch.full((1, 4, 1, 1), 10.0), m.x0_range(z))
+    assert clipped.flatten().tolist() == [1.0, 2.0, 3.0, 4.0]
+    assert D.clamp_x0(torch.tensor([-5.0, 0.5, 5.0]), True).tolist() == [-1.0, 0.5, 1.0]
+    assert D.clamp_x0(torch.tensor([-5.0, 5.0]), False).tolist() == [-5.0, 5.0]
+
+
+def test_latent_stats_measure_unit_variance_channels():
+    ae = latent.AutoEncoder(latent.AEConfig())
+    x = torch.rand(64, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    stats = latent.latent_stats(ae, x, batch=16)
+    m = latent.LatentDenoiser(latent.LatentConfig(**stats))
+    with torch.no_grad():
+        zn = m.normalize(ae.encode(x))
+    assert torch.allclose(zn.mean(dim=(0, 2, 3)), torch.zeros(4), atol=1e-3)
+    assert torch.allclose(zn.std(dim=(0, 2, 3)), torch.ones(4), atol=1e-3)
+    assert torch.allclose(zn.amin(dim=(0, 2, 3)), torch.tensor(stats["z_lo"]), atol=1e-3)

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ui import charts
+from ui import charts, gen_quality
 from ui import diffusion_charts as dc
 from ui.diffusion_models import LATENT, PIXEL, card, final_samples, latent_trajectory, run_total, sampled_settings
 
@@ -91,6 +91,7 @@ def tab(default_g: float) -> None:
         b.image(dc.to_png_gray(dc.tile(lt, 8), 3), caption=f"latent: {t_lt:.2f} s")
         df = pd.DataFrame({"model": ["pixel", "latent"], "seconds": [t_px, t_lt]})
         charts.show(dc.bars_vl(df, "model", "seconds", f"Sampling time, 16 digits ({m_digit}s, w = {m_g:g})"))
+    gen_quality.panel(LATENT, "the latent model")
     rows = []
     for name, label in ((PIXEL, "pixel U-Net"), (LATENT, "latent + cross-attention")):
         c = card(name)
@@ -118,11 +119,12 @@ def _encode(digit: int) -> tuple[np.ndarray, bytes, bytes]:
 
     from ui.diffusion_forward import font_digit
     from ui.diffusion_models import latent_models
-    ae, _ = latent_models()
+    from dl_core import latent
+    ae, model = latent_models()
     x = torch.from_numpy(font_digit(digit)).view(1, 1, 28, 28) * 2 - 1
     with torch.no_grad():
-        z = ae.encode_scaled(x.to(ae.latent_std.device))
-        rec = ae.decode_scaled(z)
+        z = model.normalize(ae.encode(x.to(ae.latent_std.device)))  # what the denoiser sees
+        rec = latent.decode(ae, model, z)
     return (z[0].cpu().numpy(), dc.to_png_gray(font_digit(digit), 4),
             dc.to_png_gray(dc.signed_to_unit(rec[0, 0].cpu().numpy()), 4))
 

@@ -66,13 +66,20 @@ def sampler(model_kind: str, digit: int, n: int, seed: int, guidance: float, met
     if model_kind == "latent":
         _, model = latent_models()
         shape = (n, *latent.LATENT_SHAPE)
+        clip = model.x0_range(y.float())  # x0-hat clamped to the range of the normalised training latents
     else:
         model = pixel_model()
         shape = (n, 1, 28, 28)
+        clip = True  # pixels: [-1, 1]
     sched = schedule(model.cfg.schedule, model.cfg.T)
     if method == "ddpm":
-        return D.ddpm_sample(model, y, sched, shape, guidance, generator=g, device=dev)
-    return D.ddim_sample(model, y, sched, shape, steps, guidance, generator=g, device=dev)
+        return D.ddpm_sample(model, y, sched, shape, guidance, generator=g, device=dev, clip=clip)
+    return D.ddim_sample(model, y, sched, shape, steps, guidance, generator=g, device=dev, clip=clip)
+
+
+def decode_latent(z: torch.Tensor) -> torch.Tensor:
+    """Normalised latents from the sampler -> images in [-1, 1]."""
+    return latent.decode(*latent_models(), z)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -82,21 +89,20 @@ def final_samples(model_kind: str, digit: int, n: int, seed: int, guidance: floa
     with torch.no_grad():
         x = D.final(sampler(model_kind, digit, n, seed, guidance, "ddim", steps))
         if model_kind == "latent":
-            x = latent_models()[0].decode_scaled(x)
+            x = decode_latent(x)
         return D.to_unit(x)[:, 0].cpu().numpy(), time.perf_counter() - t0
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def latent_trajectory(digit: int, n: int, seed: int, guidance: float, steps: int) -> dict:
     """Every DDIM step of the latent model: z_t (S, n, 4, 7, 7), its decoding and x0-hat decoded (S, n, 28, 28)."""
-    ae, _ = latent_models()
     zs, dec, x0s, ts = [], [], [], []
     t0 = time.perf_counter()
     with torch.no_grad():
         for step in sampler("latent", digit, n, seed, guidance, "ddim", steps):
             zs.append(step.x_t.cpu().numpy())
-            dec.append(D.to_unit(ae.decode_scaled(step.x_t))[:, 0].cpu().numpy())
-            x0s.append(D.to_unit(ae.decode_scaled(step.x0_hat))[:, 0].cpu().numpy())
+            dec.append(D.to_unit(decode_latent(step.x_t))[:, 0].cpu().numpy())
+            x0s.append(D.to_unit(decode_latent(step.x0_hat))[:, 0].cpu().numpy())
             ts.append(step.t)
     return {"z": np.stack(zs), "decoded": np.stack(dec), "x0_decoded": np.stack(x0s), "t": ts,
             "seconds": time.perf_counter() - t0}

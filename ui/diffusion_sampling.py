@@ -9,10 +9,10 @@ import streamlit as st
 import torch
 
 from dl_core import diffusion as D
-from ui import jobs
+from ui import gen_quality, jobs
 from ui import diffusion_charts as dc
 from ui.common import set_state
-from ui.diffusion_models import MAX_SAMPLES, latent_models, sampler
+from ui.diffusion_models import LATENT, MAX_SAMPLES, PIXEL, decode_latent, sampler
 
 JOB_KEY = "diff_job"
 MAX_SECONDS = 240  # a sampling job stops itself after 4 minutes
@@ -39,7 +39,7 @@ def _grids(step: D.Step, cols: int, decode) -> tuple[np.ndarray, np.ndarray, np.
 def _run(cfg: dict):
     def run(job: jobs.Job):
         steps = sampler(cfg["model"], cfg["digit"], cfg["n"], cfg["seed"], cfg["guidance"], cfg["method"], cfg["steps"])
-        decode = (lambda z: latent_models()[0].decode_scaled(z)) if cfg["model"] == "latent" else (lambda x: x)
+        decode = decode_latent if cfg["model"] == "latent" else (lambda x: x)
         cols = min(cfg["n"], 4)
         t0 = time.time()
         for step in steps:
@@ -120,6 +120,8 @@ def tab(default_g: dict[str, float]) -> None:
     b3.button("Pause" if playing else "Play", key="diff_play", disabled=running or job is None,
               icon=":material/pause:" if playing else ":material/play_arrow:", on_click=_toggle_play)
     _view(running, playing)
+    gen_quality.panel(PIXEL if cfg["model"] == "pixel" else LATENT,
+                      "the pixel U-Net" if cfg["model"] == "pixel" else "the latent model")
 
 
 def _view(running: bool, playing: bool) -> None:

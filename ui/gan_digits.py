@@ -10,7 +10,7 @@ import torch
 
 from dl_core import dcgan, gan_judge
 from dl_core.recipes import gan as recipe
-from ui import charts, gan_charts, jobs
+from ui import charts, gan_charts, gen_quality, jobs
 from ui.common import device, set_state
 from ui.models import mnist, model_card, shipped_cnn
 
@@ -102,13 +102,14 @@ def shipped() -> None:
     card = model_card(recipe.NAME)
     st.caption(f"Shipped generator: {card['parameters']:,} parameters (its discriminator "
                f"{card['discriminator_parameters']:,}), {card['steps']:,} steps ({card['epochs']} epochs) in "
-               f"{card['train_time_s']:.0f} s by `{card.get('trained_by', card['command'])}`. Judged on "
+               f"{card['train_time_s']:.0f} s by `{card.get('trained_by') or card.get('train_command') or card['command']}`. Judged on "
                f"{card['score']['n']:,} samples: " + score_line(card["score"]) + " (targets: >= 80%, >= 5%).")
     if not card["score"]["meets_target"]:
         st.warning(f"Honest note: this generator misses the target its card sets (>= 80% confident samples, every "
                    f"class >= 5%): {100 * card['score']['confident']:.0f}% and {100 * card['score']['min_class']:.1f}%. "
                    "A bigger model or longer training is needed; the numbers below are what it really does.",
                    icon=":material/rule:")
+    gen_quality.panel(recipe.NAME, "the shipped DCGAN")
     st.subheader("From noise to digits: the same 64 samples along training")
     snaps = snapshots()
     steps = [int(s) for s in snaps["steps"]]

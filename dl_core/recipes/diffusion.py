@@ -163,10 +163,11 @@ def run(args) -> dict:
     else:
         from dl_core import latent
         ae = latent.load_ae(ASSETS / "diffusion_ae.pt", device)
-        with torch.no_grad():
-            zs = torch.cat([ae.encode_scaled(xs[i:i + 1000].to(device)).cpu() for i in range(0, len(xs), 1000)])
-        cfg = latent.LatentConfig()
+        stats = latent.latent_stats(ae, xs.to(device))  # per-channel scale of E(x) on the 60k training images
+        cfg = latent.LatentConfig(**stats)
         model = latent.LatentDenoiser(cfg).to(device)
+        with torch.no_grad():
+            zs = torch.cat([model.normalize(ae.encode(xs[i:i + 1000].to(device))).cpu() for i in range(0, len(xs), 1000)])
         sched = D.make_schedule(cfg.schedule, cfg.T)
         ema, stats = fit(model, lambda m, x, y, g: D.loss(m, x, y, sched, g), zs, ys, args, device)
         name = "diffusion_latent"
@@ -216,8 +217,9 @@ def sampler_for(name: str, device: torch.device, steps: int, guidance: float):
     model = latent.load(ASSETS / f"{name}.pt", device)
     sched = D.make_schedule(model.cfg.schedule, model.cfg.T)
     shape = latent.LATENT_SHAPE
-    return lambda y, g: ae.decode_scaled(D.final(D.ddim_sample(model, y, sched, (len(y), *shape), steps,
-                                                               guidance, generator=g, device=device)))
+    clip = model.x0_range(torch.zeros(1, device=device))
+    return lambda y, g: latent.decode(ae, model, D.final(D.ddim_sample(
+        model, y, sched, (len(y), *shape), steps, guidance, generator=g, device=device, clip=clip)))
 
 
 def run_judge(args) -> dict:
