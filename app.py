@@ -16,5 +16,6 @@ pg = st.navigation({
         st.Page("pages/seq2seq.py", title="Encoder-decoder", icon=":material/swap_horiz:"),
         st.Page("pages/transformer.py", title="Transformer attention", icon=":material/hub:"),
     ],
+    "Reinforcement learning": [st.Page("pages/rl.py", title="Reinforcement learning", icon=":material/sports_esports:")],
 })
 pg.run()

@@ -29,6 +29,9 @@ PAGES = [
      "Q, K, V, the scaling, the masks and the softmax, step by step, on a little trained transformer."),
     ("pages/seq2seq.py", "Encoder-decoder",
      "Squeeze a sequence into a context vector and unfold it; see why attention was invented."),
+    ("pages/rl.py", "Reinforcement learning",
+     "Edit a GridWorld and watch values and policy arrows settle; a DQN balances a pole, TD3 (the course's "
+     "algorithm) swings up a pendulum; train your own agent while you watch."),
 ]
 
 ROOT = Path(__file__).resolve().parent.parent

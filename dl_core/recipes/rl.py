@@ -20,8 +20,13 @@ from dl_core.cards import ASSETS, write_card
 DQN_NAME, TD3_NAME = "rl_dqn_cartpole", "rl_td3_pendulum"
 DQN_RECIPE = dqn.DQNConfig(total_steps=100_000, eval_every=2_000, eval_episodes=10, stop_at=500.0, seed=1)
 TD3_RECIPE = td3.TD3Config(total_steps=20_000, eval_every=1_000, eval_episodes=10, seed=1)
+# "Train your own" on the page: bounded presets (the README reports 5 seeds of each)
+LIVE_DQN = dqn.DQNConfig(total_steps=60_000, eval_every=2_000, eval_episodes=5, stop_at=490.0, max_seconds=150.0)
+LIVE_TD3 = td3.TD3Config(total_steps=12_000, eval_every=1_000, eval_episodes=5, max_seconds=150.0)
+LIVE_GOAL = {"CartPole-v1": 475.0, "Pendulum-v1": -250.0}  # the greedy evaluation the presets should reach
 TARGET = {DQN_NAME: 475.0, TD3_NAME: -200.0}
 EVAL_EPISODES = 100
+STAT_FIELDS = ("step", "epsilon", "buffer_fill", "loss", "q_mean", "critic_loss", "actor_loss")
 
 
 def register(sub) -> None:
@@ -42,20 +47,24 @@ def history_arrays(events: list) -> dict:
     rets = np.array([r for e in events for r in e.returns], np.float32).reshape(-1, 2)  # (episodes, [step, return])
     evals = [e for e in events if e.eval_return is not None]
     out = {"episodes": rets, "evals": np.array([[e.step, e.eval_return] for e in evals], np.float32)}
+    for f in STAT_FIELDS:  # per-report statistics (NaN where none), e.g. stat_loss (R,) with stat_step
+        if f in events[0]._fields:
+            out[f"stat_{f}"] = np.array([np.nan if getattr(e, f) is None else getattr(e, f) for e in events[:-1]], np.float32)
     for e in evals:
         out.update({f"ckpt{e.step}/{k}": v.astype(np.float32) for k, v in e.checkpoint.items()})
     return out
 
 
-def read_history(path: Path) -> tuple[np.ndarray, np.ndarray, dict[int, dict]]:
-    """(episodes (N, 2), evals (E, 2), {step: state dict}) from a ``*_history.npz``."""
+def read_history(path: Path) -> tuple[np.ndarray, np.ndarray, dict[int, dict], dict]:
+    """(episodes (N, 2), evals (E, 2), {step: state dict}, {stat: (R,)}) from a ``*_history.npz``."""
     with np.load(path) as f:
+        stats = {k[5:]: f[k] for k in f.files if k.startswith("stat_")}
         ckpts: dict[int, dict] = {}
         for key in f.files:
             if key.startswith("ckpt"):
                 step, param = key[4:].split("/", 1)
                 ckpts.setdefault(int(step), {})[param] = f[key]
-        return f["episodes"], f["evals"], ckpts
+        return f["episodes"], f["evals"], ckpts, stats
 
 
 def finish(name: str, model, cfg, events: list, policy, out: Path, extra: dict) -> dict:
