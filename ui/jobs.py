@@ -82,18 +82,27 @@ class JobRegistry:
             return list(self._jobs)
 
     def start(self, owner: str, kind: str, run: Callable[[Job], Any]) -> tuple[Job | None, str]:
-        """Start a job, or return (None, reason) when this session already runs one or the cap is reached."""
+        """Start a job, or return (None, reason) when this session already runs one or the cap is reached.
+        Worker processes (ui.workers) take slots of the same cap."""
+        in_workers = _worker_slots()  # read before taking our lock: the pool's lock never nests inside it
         with self._lock:
             self._jobs = [j for j in self._jobs if j.running]
             if any(j.owner == owner for j in self._jobs):
                 return None, "You already have a training job running: stop it or wait for it to finish."
-            if len(self._jobs) >= self.cap:
-                return None, (f"The server is busy: {len(self._jobs)} of {self.cap} training slots are in use. "
+            if len(self._jobs) + in_workers >= self.cap:
+                return None, (f"The server is busy: {len(self._jobs) + in_workers} of {self.cap} training slots are in use. "
                               "Try again in a moment.")
             job = Job(owner, kind, run, alive=_liveness())
             self._jobs.append(job)
         job.thread.start()
         return job, ""
+
+
+def _worker_slots() -> int:
+    """Slots taken by worker processes (0 when the pool was never used)."""
+    from ui import workers
+
+    return workers._POOL.running_count() if workers._POOL is not None else 0
 
 
 def _liveness() -> Callable[[], bool] | None:
