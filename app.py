@@ -15,6 +15,7 @@ pg = st.navigation({
         st.Page("pages/rnn.py", title="RNN and LSTM gates", icon=":material/repeat:"),
         st.Page("pages/seq2seq.py", title="Encoder-decoder", icon=":material/swap_horiz:"),
         st.Page("pages/transformer.py", title="Transformer attention", icon=":material/hub:"),
+        st.Page("pages/real_attention.py", title="Real model attention", icon=":material/psychology:"),
     ],
 })
 pg.run()

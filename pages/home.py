@@ -27,6 +27,9 @@ PAGES = [
      "Noise your own digit step by step, then sample a digit from pure noise with DDPM and DDIM."),
     ("pages/transformer.py", "Transformer attention",
      "Q, K, V, the scaling, the masks and the softmax, step by step, on a little trained transformer."),
+    ("pages/real_attention.py", "Real model attention",
+     "What a real language model attends to: SmolLM2-135M (decoder) and MiniLM-L6 (encoder) on your text, "
+     "head view, model view, the numbers of one head, and next-token sampling. Needs the optional extra."),
     ("pages/seq2seq.py", "Encoder-decoder",
      "Squeeze a sequence into a context vector and unfold it; see why attention was invented."),
 ]
