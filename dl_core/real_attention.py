@@ -125,7 +125,8 @@ def token_text(tok, ids) -> list[str]:
 
 def tokenize(lm: RealLM, text: str, max_tokens: int = MAX_TOKENS) -> Tensor:
     """(1, T) token ids, special tokens included; raises TooLong beyond ``max_tokens``."""
-    text = text[: 20 * max_tokens]  # no tokenizer run on megabytes: 20 characters per token is plenty
+    if len(text) > 20 * max_tokens:  # no tokenizer run on megabytes: 20 characters per token is plenty
+        raise TooLong(f"This text has {len(text):,} characters; at most {max_tokens} tokens are allowed, shorten it.")
     ids = lm.tokenizer(text, return_tensors="pt").input_ids  # (1, T)
     if ids.shape[1] > max_tokens:
         raise TooLong(f"This text has more than {max_tokens} tokens ({ids.shape[1]}+); shorten it.")
