@@ -35,10 +35,11 @@ def head_view(w: np.ndarray, tokens: list[str], heads: list[int], min_weight: fl
     domain = [f"head {h + 1}" for h in heads]
     color = {"field": "head", "type": "nominal", "scale": {"domain": domain,
              "range": [HEAD_COLORS[h % len(HEAD_COLORS)] for h in heads]},
-             "legend": {"title": "hover a head", "orient": "top", "direction": "horizontal", "columns": 6}}
+             "legend": {"title": "hover a head", "orient": "top", "direction": "horizontal", "columns": 5,
+                        "symbolType": "stroke", "symbolStrokeWidth": 4, "symbolOpacity": 1}}
     both = {"and": [{"param": "hd", "empty": True}, {"param": "tok", "empty": True}]}
     return {
-        "$schema": SCHEMA, "width": 260, "height": row * t, "autosize": PAD,
+        "$schema": SCHEMA, "width": 300, "height": row * t, "autosize": PAD,
         "config": {"view": {"strokeWidth": 0}},
         "datasets": {"lines": lines, "toks": toks},
         "layer": [
@@ -56,8 +57,8 @@ def head_view(w: np.ndarray, tokens: list[str], heads: list[int], min_weight: fl
              "params": [{"name": "tok", "select": {"type": "point", "fields": ["query"], "on": "pointerover",
                                                    "clear": "pointerout"}}],
              "encoding": {"x": {"datum": 0, **x}, "y": {"field": "query", **y}, "text": {"field": "token"},
-                          "fontWeight": {"condition": {"param": "tok", "empty": False, "value": "bold"},
-                                         "value": "normal"}}},
+                          "color": {"condition": {"param": "tok", "empty": False, "value": "#e4572e"},
+                                    "value": "#222"}}},
             {"data": {"name": "toks"}, "mark": {"type": "text", "align": "left", "dx": 6, "fontSize": 12},
              "encoding": {"x": {"datum": 1, **x}, "y": {"field": "query", **y}, "text": {"field": "token"}}},
         ],
@@ -84,14 +85,15 @@ def model_view(w: np.ndarray, tile: int = 44) -> dict:
     return {
         "$schema": SCHEMA, "width": cell * n_h, "height": cell * n_l, "autosize": PAD,
         "datasets": {"tiles": rows}, "data": {"name": "tiles"}, "config": {"view": {"strokeWidth": 0}},
-        "params": [{"name": "pick", "select": {"type": "point", "fields": ["layer", "head"], "on": "click"}}],
         "encoding": {"x": {"field": "head", "type": "ordinal", "axis": {"orient": "top", "labelAngle": 0}},
                      "y": {"field": "layer", "type": "ordinal"},
                      "tooltip": [{"field": "layer"}, {"field": "head"}]},
-        "layer": [{"mark": {"type": "rect", "fill": "white", "stroke": "#bbb"},
+        "layer": [{"mark": {"type": "rect", "fill": "white", "stroke": "#e4572e", "cursor": "pointer"},
+                   "params": [{"name": "pick", "select": {"type": "point", "fields": ["layer", "head"], "on": "click"}}],
                    "encoding": {"strokeWidth": {"condition": {"param": "pick", "empty": False, "value": 3},
-                                                "value": 0.5}}},
-                  {"mark": {"type": "image", "width": tile, "height": tile}, "encoding": {"url": {"field": "url"}}}],
+                                                "value": 0}}},
+                  {"mark": {"type": "image", "width": tile, "height": tile, "cursor": "pointer", "align": "center",
+                            "baseline": "middle"}, "encoding": {"url": {"field": "url"}}}],
     }
 
 
