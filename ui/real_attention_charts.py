@@ -35,7 +35,8 @@ def head_view(w: np.ndarray, tokens: list[str], heads: list[int], min_weight: fl
     domain = [f"head {h + 1}" for h in heads]
     color = {"field": "head", "type": "nominal", "scale": {"domain": domain,
              "range": [HEAD_COLORS[h % len(HEAD_COLORS)] for h in heads]},
-             "legend": {"title": "hover a head", "orient": "top", "direction": "horizontal", "columns": 5,
+             "legend": {"title": "hover a head (double-click: all heads)", "orient": "top", "direction": "horizontal",
+                        "columns": 9, "labelExpr": "replace(datum.label, 'head ', '')",
                         "symbolType": "stroke", "symbolStrokeWidth": 4, "symbolOpacity": 1}}
     both = {"and": [{"param": "hd", "empty": True}, {"param": "tok", "empty": True}]}
     return {
@@ -44,8 +45,8 @@ def head_view(w: np.ndarray, tokens: list[str], heads: list[int], min_weight: fl
         "datasets": {"lines": lines, "toks": toks},
         "layer": [
             {"data": {"name": "lines"}, "mark": {"type": "rule", "strokeWidth": 2},
-             "params": [{"name": "hd", "select": {"type": "point", "fields": ["head"], "on": "pointerover",
-                                                  "clear": "pointerout"}, "bind": {"legend": "pointerover"}}],
+             "params": [{"name": "hd", "select": {"type": "point", "fields": ["head"], "clear": "dblclick",
+                                                  "on": "pointerover[event.item && event.item.datum && event.item.datum.head]"}, "bind": {"legend": "pointerover"}}],
              "encoding": {"x": {"field": "x", **x}, "x2": {"field": "x2"}, "y": {"field": "query", **y},
                           "y2": {"field": "key"}, "color": color,
                           "opacity": {"condition": {"test": both, "field": "weight", "type": "quantitative",
@@ -75,7 +76,7 @@ def _png(mat: np.ndarray, rgb: tuple[int, int, int], px: int) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def model_view(w: np.ndarray, tile: int = 44) -> dict:
+def model_view(w: np.ndarray, tile: int = 32) -> dict:
     """w (L, H, T, T) -> a layers x heads grid of PNG thumbnails, one Vega-Lite image mark each; a click
     selects (layer, head) as the selection "pick"."""
     n_l, n_h = w.shape[:2]

@@ -45,13 +45,13 @@ def attention_tab() -> None:
     lm = rm.MODELS[which]()
     tokens_line(a.tokens)
     c1, c2 = st.columns(2)
-    layer = c1.number_input("Layer", 1, lm.n_layers, key=f"ra_layer_{which}", value=1)
-    head = c2.number_input("Head", 1, lm.n_heads, key=f"ra_head_{which}", value=1)
+    layer = c1.number_input("Layer", 1, lm.n_layers, key=f"ra_layer_{which}")
+    head = c2.number_input("Head", 1, lm.n_heads, key=f"ra_head_{which}")
     w = a.weights.numpy()
     left, right = st.columns([2, 3])
     with left:
         st.markdown(f"**Head view**, layer {layer}: each line joins a token (left) to a token it attends to "
-                    "(right); stronger weight, stronger line. Hover a head in the legend or a token on the left.")
+                    "(right); stronger weight, stronger line. Hover a head in the legend to isolate it (double-click for all again), hover a token on the left to see only its lines.")
         heads = st.multiselect("Heads", range(1, lm.n_heads + 1), default=list(range(1, lm.n_heads + 1)),
                                key=f"ra_heads_{which}")
         st.vega_lite_chart(rc.head_view(w[layer - 1], a.tokens, [h - 1 for h in heads]), width="content")
