@@ -17,6 +17,7 @@ NAV = (
     ("2 · Sequences and generation", "pages/seq2seq.py", "Encoder-decoder", ":material/swap_horiz:"),
     ("2 · Sequences and generation", "pages/diffusion.py", "Diffusion: noise to digit", ":material/blur_on:"),
     ("3 · Attention and agents", "pages/transformer.py", "Transformer attention", ":material/hub:"),
+    ("3 · Attention and agents", "pages/real_attention.py", "Real model attention", ":material/psychology:"),
     ("3 · Attention and agents", "pages/rl.py", "Reinforcement learning", ":material/sports_esports:"),
     ("Reference", "pages/glossary.py", "Glossary", ":material/menu_book:"),
 )
