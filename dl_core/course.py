@@ -126,6 +126,11 @@ def _first_output_source() -> int:
     return int(cross[-1, 0, :, 0].mean(0).argmax()) + 1
 
 
+def _causal_pairs() -> int:
+    from dl_core.attention import causal_mask
+    return int(causal_mask(5).sum())  # True where a query may look at a key
+
+
 def _discount() -> float:
     return 0.9 ** 3
 
@@ -205,6 +210,12 @@ AGENDA: tuple[Section, ...] = (
                      "position (1 = first)? Use the cross-attention of the last layer.", "pages/transformer.py",
                      "number", _first_output_source,
                      explain="It reverses the input, so it looks at the last input digit first."),
+            )),
+    Section("real", "Real language models", "pages/real_attention.py", 20,
+            "What a real decoder (SmolLM2) and encoder (MiniLM) attend to; causal versus bidirectional.", (
+                Task("causal", "A causal mask over 5 tokens: how many (query, key) pairs may attend?",
+                     "pages/real_attention.py", "number", _causal_pairs,
+                     explain="Token i sees tokens 1..i: 1 + 2 + 3 + 4 + 5 = 15; a bidirectional encoder allows all 25."),
             )),
     Section("rl", "Reinforcement learning", "pages/rl.py", 45,
             "An agent, rewards, values and policies: GridWorld, DQN on CartPole and TD3 on Pendulum.", (

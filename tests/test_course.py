@@ -13,7 +13,7 @@ from ui import nav
 
 ROOT = Path(__file__).resolve().parent.parent
 COURSE_ORDER = ["tensors", "autograd", "module", "notebook", "cnn", "rnn", "gan", "seq2seq", "diffusion",
-                "transformer", "rl"]
+                "transformer", "real", "rl"]
 IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
 
 
@@ -44,6 +44,7 @@ def test_answers_are_computed_by_pytorch():
     ab = diffusion.make_schedule("linear", 1000).alpha_bar
     assert ab[t] < 0.5 <= ab[t - 1]
     assert by_key["discount"].answer() == pytest.approx(0.729)
+    assert by_key["causal"].answer() == 15
     assert 1 <= by_key["cross"].answer() <= 8
 
 
