@@ -11,6 +11,7 @@ from dl_core import expr as E
 from dl_core import expr_numeric as EN
 from ui import basics_charts as bc
 from ui.plain import md
+from ui import present
 
 DEFAULT_EXPR = "h = sigmoid(relu(x*w + b) * 2 - 1)"
 DEFAULT_VALUES = {"x": 1.0, "w": 0.5, "b": -0.2}
@@ -89,7 +90,7 @@ def _stepper(nodes: list[E.Node], steps: list[E.BackStep], name: str) -> None:
     k = st.slider("Backward steps done", 0, n, key=K)
     grads = steps[k - 1].grads if k else {}
     current = steps[k - 1].node if k else None
-    st.graphviz_chart(to_dot(nodes, grads, current, name))
+    present.graphviz(to_dot(nodes, grads, current, name))
     if k == 0:
         st.info(f"Forward pass done: every box shows its value. Press **Step backward**: the output gets "
                 f"d{name}/d{name} = 1, then each node passes its gradient to its inputs.", icon=":material/arrow_back:")

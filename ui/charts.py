@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from ui import present
+
 
 class VL(NamedTuple):
     data: pd.DataFrame | None  # the chart's one dataset
@@ -27,7 +29,7 @@ class VL(NamedTuple):
 def show(chart: VL, where=None, **kwargs) -> None:
     """Draw a ``VL`` chart in ``where`` (default: the current container)."""
     kwargs.setdefault("width", "content" if "width" in chart.spec else "stretch")
-    (where or st).vega_lite_chart(chart.data, copy.deepcopy(chart.spec), **kwargs)
+    (where or st).vega_lite_chart(chart.data, present.vega(copy.deepcopy(chart.spec)), **kwargs)
 
 
 @functools.lru_cache(maxsize=512)

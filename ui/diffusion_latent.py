@@ -8,6 +8,7 @@ import streamlit as st
 from ui import charts, gen_quality
 from ui import diffusion_charts as dc
 from ui.diffusion_models import LATENT, PIXEL, card, final_samples, latent_trajectory, run_total, sampled_settings
+from ui import present
 
 STAGES = ("encoder", "diffusion", "denoiser", "decoder")
 _ON, _OFF = "#ffd166", "#eeeeee"
@@ -72,7 +73,7 @@ def tab(default_g: float) -> None:
     stage = "diffusion" if idx == 0 else "decoder" if idx == last else "denoiser"
     if st.toggle("Show the encoder instead: encode a font digit and decode it back", key="diff_lat_enc"):
         stage = "encoder"
-    st.graphviz_chart(diagram(stage), width="stretch")
+    present.graphviz(diagram(stage), width="stretch")
     if stage == "encoder":
         _encoder_view(int(digit))
     else:

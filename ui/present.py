@@ -25,7 +25,7 @@ _CSS = """<style>
 h1 { font-size: 3.4rem !important; } h2 { font-size: 2.6rem !important; } h3 { font-size: 2.1rem !important; }
 [data-testid=stMetricValue] { font-size: 4rem !important; }
 [data-testid=stMetricLabel] p, [data-testid=stMetricDelta] { font-size: 1.6rem !important; }
-button p { font-size: 1.3rem !important; }
+button p, [data-baseweb=tab] p { font-size: 1.3rem !important; }
 [data-testid=stGraphVizChart] svg text { font-weight: 600; }
 [data-testid=stGraphVizChart] svg path, [data-testid=stGraphVizChart] svg polygon { stroke-width: 2.5px; }
 </style>"""
@@ -97,7 +97,32 @@ def dot(source: str) -> str:
     scaled by SCALE (at least MIN_DOT_FONT) and thicker default lines. Unchanged otherwise."""
     if not st.session_state.get(KEY):
         return source
-    scaled = re.sub(r"fontsize\s*=\s*([\d.]+)", lambda m: f"fontsize={max(MIN_DOT_FONT, float(m.group(1)) * SCALE):g}",
+    scaled = re.sub(r'fontsize\s*=\s*"?([\d.]+)"?', lambda m: f"fontsize={max(MIN_DOT_FONT, float(m.group(1)) * SCALE):g}",
                     source)
+    scaled = re.sub(r"point-size=(['\"])([\d.]+)['\"]",  # HTML-like labels
+                    lambda m: f"point-size={m.group(1)}{max(MIN_DOT_FONT, float(m.group(2)) * SCALE):g}{m.group(1)}", scaled)
+    scaled = re.sub(r"rankdir\s*=\s*\"?LR\"?", "rankdir=TB", scaled)  # narrow and tall: no shrinking to fit
     head, brace, rest = scaled.partition("{")
     return f'{head}{brace} node [fontsize={MIN_DOT_FONT}, penwidth=2]; edge [penwidth=2, fontsize={MIN_DOT_FONT}]; {rest}'
+
+
+def graphviz(source: str, where=None, **kwargs) -> None:
+    """Every diagram of the app goes through here: ``st.graphviz_chart`` of ``dot(source)``."""
+    if st.session_state.get(KEY):
+        kwargs["width"] = "content"  # natural size: stretched to the column, a wide diagram's text would shrink
+    (where or st).graphviz_chart(dot(source), **kwargs)
+
+
+_VEGA = {"axis": {"labelFontSize": 16, "titleFontSize": 18, "strokeWidth": 2},
+         "legend": {"labelFontSize": 16, "titleFontSize": 16}, "header": {"labelFontSize": 16, "titleFontSize": 18},
+         "title": {"fontSize": 20}, "line": {"strokeWidth": 3}}
+
+
+def vega(spec: dict) -> dict:
+    """A Vega-Lite spec with larger axis, legend and title text in presenter mode (``spec`` is not changed)."""
+    if not st.session_state.get(KEY):
+        return spec
+    config = {k: dict(v) for k, v in spec.get("config", {}).items() if isinstance(v, dict)}
+    for part, values in _VEGA.items():
+        config[part] = {**values, **config.get(part, {})}
+    return {**spec, "config": {**spec.get("config", {}), **config}}

@@ -11,6 +11,7 @@ from dl_core import dqn, rl_env
 from dl_core.recipes import rl as recipe
 from ui import charts, rl_common as rc
 from ui.models import model_card
+from ui import present
 
 NODES = [("s", "state s\\n(4 numbers)"), ("qnet", "Q-network\\nQ(s, .)"), ("eps", "epsilon-greedy\\naction a"),
          ("env", "env.step(a)"), ("r", "reward r,\\nnext state s'"), ("buf", "replay buffer\\n(s, a, r, s', done)"),
@@ -90,7 +91,7 @@ def tab() -> None:
     phase = c[0].select_slider("Part of the loop", list(range(len(PHASES))), 0, key="dqn_phase",
                                format_func=lambda i: f"{i + 1}. {PHASES[i][1]}")
     eps = c[1].select_slider("epsilon", [0.0, 0.05, 0.2, 0.5, 1.0], 0.05, key="dqn_eps")
-    st.graphviz_chart(rc.diagram(NODES, EDGES, {PHASES[phase][0]}))
+    present.graphviz(rc.diagram(NODES, EDGES, {PHASES[phase][0]}))
     st.markdown(phase_text(PHASES[phase][0], one_step(7, eps), eps))
     hist = rc.shipped_history(recipe.DQN_NAME)
     st.subheader("How the shipped agent learned")
@@ -143,7 +144,7 @@ def draw(events: list) -> None:
     lit = {"s", "qnet", "eps", "env", "r", "buf"} | ({"target", "loss"} if last.updates else set()) | (
         {"tnet"} if last.target_syncs else set())
     left, right = st.columns([1, 1.3])
-    left.graphviz_chart(rc.diagram(NODES, EDGES, lit))
+    present.graphviz(rc.diagram(NODES, EDGES, lit), left)
     left.caption(f"Step {last.step:,}: epsilon {last.epsilon:.2f}, {last.updates} gradient steps and "
                  f"{last.target_syncs} target syncs since the last report. Best greedy evaluation: {last.best:.0f}.")
     charts.show(rc.returns_chart(episodes, evals, (0, 520)), right)

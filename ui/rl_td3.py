@@ -11,6 +11,7 @@ from dl_core import td3
 from dl_core.recipes import rl as recipe
 from ui import charts, rl_common as rc
 from ui.models import model_card
+from ui import present
 
 NODES = [("s", "state s"), ("actor", "actor pi(s)"), ("noise", "exploration noise\\na = pi(s) + N(0, 0.2)"),
          ("env", "env.step(a)"), ("buf", "replay buffer"), ("actor_t", "target actor pi'"),
@@ -57,7 +58,7 @@ def tab() -> None:
     st.subheader("The algorithm, and the DDPG switch")
     algo = st.segmented_control("Algorithm", ["TD3", "DDPG"], default="TD3", key="td3_algo") or "TD3"
     ddpg = algo == "DDPG"
-    st.graphviz_chart(rc.diagram(nodes(ddpg), EDGES, set(), TD3_ONLY if ddpg else set()))
+    present.graphviz(rc.diagram(nodes(ddpg), EDGES, set(), TD3_ONLY if ddpg else set()))
     st.markdown(WHAT_TD3_ADDS)
     hist = rc.shipped_history(recipe.TD3_NAME)
     st.subheader("How the shipped agent learned")
@@ -105,7 +106,7 @@ def draw(events: list) -> None:
                                                   if last.critic_updates else set())
     lit |= {"delay", "soft"} if last.actor_updates else set()
     left, right = st.columns([1, 1.3])
-    left.graphviz_chart(rc.diagram(nodes(ddpg), EDGES, lit, TD3_ONLY if ddpg else set()))
+    present.graphviz(rc.diagram(nodes(ddpg), EDGES, lit, TD3_ONLY if ddpg else set()), left)
     left.caption(f"Step {last.step:,}: {last.critic_updates} critic updates, {last.actor_updates} actor + soft "
                  f"target updates since the last report. Best greedy evaluation: {last.best:.0f}.")
     charts.show(rc.returns_chart(episodes, evals, (-1700, 0)), right)

@@ -12,6 +12,7 @@ import torch
 from dl_core import rnn_tasks
 from ui import rnn_charts as rc
 from ui import rnn_models
+from ui import present
 
 EXAMPLES = {
     "brackets": [("Nested calls", "f(a(b)c)d(e(f(g)))h"), ("Arithmetic", "((x+1)*(y-(2*z)))/(3+(4*(5-w)))"),
@@ -212,10 +213,11 @@ def rnn_step(res: dict, inp: Input, t: int, unit: int) -> None:
              rf"\underbrace{{{b:+.3f}}}_{{W_{{hh}}h_{{t-1}}+b_{{hh}}}}) = \tanh({a + b:+.3f}) = {h:+.3f}")
     lo = max(0, s - 7)
     nodes = [f'x{k} [label="x{k + 1}: {_dot(inp.labels[k])}" shape=box]; h{k} [label="h{k + 1}[{unit}]\\n'
-             f'{res["h"][k, unit]:+.2f}" style=filled fillcolor="{_colour(res["h"][k, unit])}"]; '
+             f'{res["h"][k, unit]:+.2f}" style=filled fillcolor="{_colour(res["h"][k, unit])}" '
+             f'fontcolor="{"white" if abs(res["h"][k, unit]) > 0.55 else "black"}"]; '
              f"{{rank=same; x{k}; h{k};}} x{k} -> h{k};" for k in range(lo, s + 1)]
     edges = [f"h{k} -> h{k + 1};" for k in range(lo, s)]
-    st.graphviz_chart("digraph { rankdir=LR; node [fontsize=10]; " + " ".join(nodes + edges) + " }")
+    present.graphviz("digraph { rankdir=LR; node [fontsize=10]; " + " ".join(nodes + edges) + " }")
     st.caption(f"The network unrolled over steps {lo + 1} to {t}: the same weights at every step; the only "
                f"path from an early input to step {t} runs through every h in between.")
 

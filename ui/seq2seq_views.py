@@ -8,6 +8,7 @@ from dl_core.seq_tasks import TASK
 from ui import charts
 from ui import seq2seq_charts as sc
 from ui import seq2seq_models as sm
+from ui import present
 
 EXAMPLES = ["31415", "2026112", "9081726354", "1234567890123456"]
 TOKEN_CHOICES = [str(d) for d in range(10)] + ["<eos>"]
@@ -121,7 +122,7 @@ def beam_section(variant: str, text: str, greedy: dict) -> None:
                 "that was pruned at each step; the red path is the winner; numbers are running log-probabilities.")
     k = st.slider("Beam width k", 1, 6, 3, key="s2s_beam")
     res = sm.beam(variant, text, k)
-    st.graphviz_chart(res["dot"], width="stretch")
+    present.graphviz(res["dot"], width="stretch")
     st.dataframe(res["finals"], hide_index=True, width="stretch")
     best = res["finals"]["output"].iloc[0] if len(res["finals"]) else ""
     st.caption(f"Greedy: `{greedy['output']}`; beam (k={k}): `{best}`; {res['nodes']} nodes expanded."

@@ -3,6 +3,7 @@ with the blocks a view is about highlighted."""
 from __future__ import annotations
 
 import streamlit as st
+from ui import present
 
 # node id -> label; the order inside each stack is bottom to top, as in the paper's figure
 ENCODER = {"enc_mha": "Multi-Head\nAttention", "enc_norm1": "Add & Norm", "enc_ff": "Feed\nForward",
@@ -83,5 +84,5 @@ def dot(highlight: list[str], n_layers: int = 2) -> str:
 
 def show(block: str, n_layers: int = 2, caption: str | None = None) -> None:
     """Draw the diagram with ``block`` (a key of BLOCKS) highlighted."""
-    st.graphviz_chart(dot(BLOCKS[block], n_layers))
+    present.graphviz(dot(BLOCKS[block], n_layers))
     st.caption(caption or f"Highlighted: **{block}**. {ABOUT[block]}")
