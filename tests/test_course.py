@@ -183,7 +183,9 @@ def test_phone_sidebar_closes_after_picking_a_page(browser, app_server):
                    " return !!r && r.right > 0 && r.width > 0; }")
         assert not page.evaluate(is_open), "a phone starts with the sidebar closed"
         page.locator("[data-testid=stExpandSidebarButton]").first.click()
-        page.wait_for_function(is_open, timeout=30_000)
+        page.wait_for_function("() => { const r = document.querySelector('[data-testid=stSidebar]')"
+                               "?.getBoundingClientRect(); return !!r && r.x === 0 && r.width > 200; }",
+                               timeout=30_000)  # fully open, as a finger would wait for
         page.locator("[data-testid=stSidebarNav] a").filter(has_text="Glossary").click()
         page.wait_for_url("**/glossary", timeout=60_000)
         page.wait_for_function(f"() => !({is_open})()", timeout=30_000)

@@ -50,15 +50,21 @@ export default function (component) {
       thumb.dispatchEvent(new KeyboardEvent('keydown', { key: e.key, code: e.key, bubbles: true }));
     }
   });
-  // On a phone the sidebar covers the page: close it once a page has been picked in it.
+  // On a phone the sidebar covers the page: once a page has been picked in it, close it if it is still
+  // (stably) open. Streamlit closes it itself only sometimes.
   document.addEventListener('click', (e) => {
     if (window.innerWidth > 640 || !e.target.closest('[data-testid="stSidebarNav"] a')) return;
-    setTimeout(() => {
+    const openNow = () => {
+      const r = document.querySelector('[data-testid="stSidebar"]')?.getBoundingClientRect();
+      return !!r && r.x === 0 && r.width > 0;
+    };
+    let seen = 0, tries = 0;
+    const timer = setInterval(() => {
+      seen = openNow() ? seen + 1 : 0;
       const close = document.querySelector('[data-testid="stSidebarCollapseButton"] button');
-      const bar = document.querySelector('[data-testid="stSidebar"]');
-      const open = bar && bar.getBoundingClientRect().right > 0 && bar.getBoundingClientRect().width > 0;
-      if (close && open) close.click();
-    }, 300);  // after Streamlit's own handling: only if the sidebar is still open
+      if (seen >= 2 && close) { close.click(); clearInterval(timer); }
+      if (++tries > 15 || (tries > 3 && seen === 0)) clearInterval(timer);
+    }, 200);
   }, true);
 }
 """
