@@ -182,6 +182,7 @@ def test_phone_sidebar_closes_after_picking_a_page(browser, app_server):
         is_open = ("() => { const r = document.querySelector('[data-testid=stSidebar]')?.getBoundingClientRect();"
                    " return !!r && r.right > 0 && r.width > 0; }")
         assert not page.evaluate(is_open), "a phone starts with the sidebar closed"
+        page.wait_for_function("() => window.__dlvKeys === true", timeout=60_000)  # ui.present's script is loaded
         page.locator("[data-testid=stExpandSidebarButton]").first.click()
         page.wait_for_function("() => { const r = document.querySelector('[data-testid=stSidebar]')"
                                "?.getBoundingClientRect(); return !!r && r.x === 0 && r.width > 200; }",
