@@ -22,6 +22,12 @@ MAX_UPLOAD_PIXELS = 4096 * 4096
 WORK_PX = 512  # uploads are decoded and cleaned at most this large
 BACKGROUND_TILES = 6  # the paper's lighting is estimated on this many tiles along the longer side
 MIN_CONTRAST = 0.12  # the typical stroke must stand out from the paper by this much (0..1)
+# looks_like_digit(): the ranges that (nearly) every MNIST test digit falls in, with some room
+MIN_SIZE = 0.1  # the ink's longer side, as a fraction of the input's longer side (a canvas dot is 0.07)
+MIN_COVERAGE, MAX_COVERAGE = 0.02, 0.4  # fraction of the 28x28 input that is ink; MNIST: 0.024 .. 0.33
+MAX_THICKNESS = 5  # 3x3 erosions until the 28x28 ink is gone; MNIST's pen strokes: 1 .. 4 (a few 5)
+MAX_PIECES = 4  # separate marks of 2+ pixels in 28x28; MNIST: 1 (98%) .. 4
+MIN_ASPECT = 0.45  # height / width of the ink; MNIST: 0.6 .. 10
 
 
 class BadImage(ValueError):
@@ -78,6 +84,56 @@ def prepare(ink: np.ndarray) -> Prepared | None:
     centred[top:top + new_h, left:left + new_w] = fitted
     x = torch.from_numpy((centred - MEAN) / STD).view(1, 1, 28, 28)
     return Prepared(ink, cropped, fitted, centred, x)
+
+
+class Likeness(NamedTuple):
+    ok: bool  # False when any measure below is outside what handwritten digits show
+    reason: str  # why the input does not look like a digit; "" when ok
+    size: float  # the ink's longer side / the input's longer side
+    coverage: float  # fraction of the centred 28x28 that is ink (> 0.5)
+    thickness: int  # 3x3 erosions until that ink is gone: about half the widest stroke, in pixels
+    pieces: int  # separate (8-connected) marks of at least 2 pixels above 0.2
+    aspect: float  # height / width of the ink's bounding box
+
+
+def looks_like_digit(prep: Prepared) -> Likeness:
+    """Simple measures of the prepared ink against the ranges of MNIST's digits: a dot, a blob, a dash,
+    a scribble filling the box or scattered marks get a reason. The CNN answers anyway (a softmax always
+    sums to 1), so a confident answer for such input means nothing."""
+    mask = prep.centred > 0.5  # (28, 28)
+    size = max(prep.cropped.shape) / max(prep.ink.shape)
+    aspect = prep.cropped.shape[0] / prep.cropped.shape[1]
+    thickness, eroded = 0, mask
+    while eroded.any():
+        padded = np.pad(eroded, 1)
+        eroded = np.logical_and.reduce([padded[i:i + 28, j:j + 28] for i in range(3) for j in range(3)])
+        thickness += 1
+    pieces = sum(n >= 2 for n in _component_sizes(prep.centred > 0.2))
+    coverage = float(mask.mean())
+    reasons = [text for bad, text in [
+        (size < MIN_SIZE, "the ink is a tiny mark in a large empty picture"),
+        (coverage < MIN_COVERAGE, "there is very little ink: faint or scattered specks"),
+        (thickness > MAX_THICKNESS, "it is a solid blob or a filled area, not pen strokes"),
+        (coverage > MAX_COVERAGE, "the ink fills most of the box"),
+        (pieces > MAX_PIECES, f"it is {pieces} separate marks"),
+        (aspect < MIN_ASPECT, "it is much wider than tall, like a dash"),
+    ] if bad]
+    return Likeness(not reasons, "; ".join(reasons), size, coverage, thickness, pieces, aspect)
+
+
+def _component_sizes(mask: np.ndarray) -> list[int]:
+    """Pixel counts of the 8-connected components of a small boolean image, in scan order of their
+    first pixel. Each pixel takes the smallest index among its neighbours until nothing changes."""
+    h, w = mask.shape
+    none = h * w
+    labels = np.where(mask, np.arange(none).reshape(h, w), none)
+    padded = np.full((h + 2, w + 2), none)
+    while True:
+        padded[1:-1, 1:-1] = labels
+        spread = np.where(mask, np.minimum.reduce([padded[i:i + h, j:j + w] for i in range(3) for j in range(3)]), none)
+        if np.array_equal(spread, labels):
+            return np.unique(labels[mask], return_counts=True)[1].tolist()
+        labels = spread
 
 
 def render_digit(digit: int, size: int = 280, rotation: float = 0.0, stroke: int = 0) -> np.ndarray:

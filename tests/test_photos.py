@@ -13,7 +13,7 @@ import torch
 from PIL import Image, ImageFilter, ImageOps
 
 from dl_core import cnn
-from dl_core.digits import prepare, read_upload, render_digit
+from dl_core.digits import looks_like_digit, prepare, read_upload, render_digit
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 ORIENTATION = 0x0112  # the EXIF tag a phone writes instead of rotating the pixels
@@ -111,3 +111,9 @@ def test_default_cnn_reads_phone_photos(photos, default_cnn):
     clean = [read(default_cnn, ink=ink) for _, ink, _ in photos]
     assert sum(p == c for p, c in zip(preds, clean)) >= 38, list(zip(labels, clean, preds))
     assert sum(c == t for c, t in zip(clean, labels)) - correct <= 2
+
+
+def test_phone_photos_look_like_digits(photos):
+    """No warning for real digits: every cleaned photo is within MNIST's ranges."""
+    looks = [looks_like_digit(prepare(read_upload(raw))) for _, _, raw in photos]
+    assert all(look.ok for look in looks), [(label, look.reason) for (label, _, _), look in zip(photos, looks)]
