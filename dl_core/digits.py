@@ -194,7 +194,7 @@ def _decode(raw: bytes) -> tuple[np.ndarray, np.ndarray | None]:
     except ValueError as err:
         if "too large" in str(err).lower():  # a zTXt / iTXt / iCCP chunk that inflates past Pillow's limit
             raise BadImage("The PNG carries a text or colour-profile chunk that unpacks to too much data.") from None
-        raise BadImage(f"This is not a readable PNG or JPEG image ({err}).") from None
+        raise BadImage("This is not a readable PNG or JPEG image (ValueError).") from None
     except Exception as err:  # Pillow's decoders raise many types on damaged bytes (OSError, SyntaxError, ...)
         raise BadImage(f"This is not a readable PNG or JPEG image ({type(err).__name__}).") from None
 
