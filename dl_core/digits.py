@@ -3,6 +3,11 @@
 MNIST's own recipe (LeCun et al.): the digit is size-normalised to fit a 20x20 box keeping its
 aspect ratio, then placed in a 28x28 image so that its centre of mass sits at the centre. Skipping
 this is why drawn digits get misread by naive demos. Every stage is returned so the page can show it.
+
+Uploads are photos: turned upright by their EXIF tag, the unevenly lit paper subtracted (tile
+percentiles, Otsu's threshold), and every decoding failure turned into a BadImage message for the
+user. looks_like_digit() says when the ink is nothing like a handwritten digit (a dot, a blob, a dash,
+a scribble), because the network gives a confident-looking answer for anything.
 """
 from __future__ import annotations
 
@@ -202,10 +207,12 @@ def _decode(raw: bytes) -> tuple[np.ndarray, np.ndarray | None]:
 def remove_background(gray: np.ndarray) -> np.ndarray:
     """(H, W) gray in [0, 1], dark ink on paper or light chalk on a board, lit unevenly -> ink in [0, 1].
 
-    The paper's brightness is estimated per tile of BACKGROUND_TILES x BACKGROUND_TILES as the median
-    of the pixels that are not ink, interpolated smoothly and subtracted; the ink is whichever side
-    stands out further. Otsu's threshold (Otsu 1979) on what is left splits strokes from paper grain:
-    noise maps to 0 and the typical stroke to 1, as in MNIST.
+    The ink is the rarer extreme of the gray levels. The paper's brightness is estimated on a grid of
+    BACKGROUND_TILES tiles along the longer side: first each tile's 75th percentile (25th for light
+    ink; the paper even where a thick stroke covers half a tile), then the median of the pixels that
+    are not near that first guess of ink; it is interpolated bilinearly and subtracted. Otsu's
+    threshold (Otsu 1979) on what is left splits strokes from paper grain: grain maps to 0 and the
+    typical stroke to 1, as in MNIST.
     """
     gray = np.asarray(gray, dtype=np.float32)
     lo, mid, hi = np.percentile(gray, [0.5, 50, 99.5])
