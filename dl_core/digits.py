@@ -12,6 +12,7 @@ a scribble), because the network gives a confident-looking answer for anything.
 from __future__ import annotations
 
 import io
+import struct
 from typing import NamedTuple
 
 import numpy as np
@@ -24,6 +25,7 @@ INK_THRESHOLD = 0.1  # ink below this (0..1) counts as background
 MIN_INK_PIXELS = 4  # fewer inked pixels than this is treated as an empty canvas
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_UPLOAD_PIXELS = 4096 * 4096
+MAX_PNG_CHUNKS, MAX_PNG_PACKED = 10_000, 8  # each zTXt/iTXt/iCCP may inflate to 1 MB before Pillow stops
 WORK_PX = 512  # uploads are decoded and cleaned at most this large
 BACKGROUND_TILES = 6  # the paper's lighting is estimated on this many tiles along the longer side
 MIN_CONTRAST = 0.12  # the typical stroke must stand out from the paper by this much (0..1)
@@ -174,6 +176,9 @@ def _decode(raw: bytes) -> tuple[np.ndarray, np.ndarray | None]:
         raise BadImage("The file is empty.")
     if len(raw) > MAX_UPLOAD_BYTES:
         raise BadImage(f"The file is {len(raw) / 1e6:.1f} MB; the limit is {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
+    if raw.startswith(b"\x89PNG") and _png_packed_chunks(raw) > MAX_PNG_PACKED:
+        raise BadImage(f"The PNG carries more than {MAX_PNG_PACKED} compressed text or colour-profile chunks "
+                       f"(or more than {MAX_PNG_CHUNKS:,} chunks).")
     try:
         with Image.open(io.BytesIO(raw)) as im:  # reads the header only
             if im.format not in ("PNG", "JPEG", "MPO"):  # MPO: a phone's JPEG with a depth/preview image
@@ -202,6 +207,19 @@ def _decode(raw: bytes) -> tuple[np.ndarray, np.ndarray | None]:
         raise BadImage("This is not a readable PNG or JPEG image (ValueError).") from None
     except Exception as err:  # Pillow's decoders raise many types on damaged bytes (OSError, SyntaxError, ...)
         raise BadImage(f"This is not a readable PNG or JPEG image ({type(err).__name__}).") from None
+
+
+def _png_packed_chunks(raw: bytes) -> int:
+    """How many zTXt / iTXt / iCCP chunks a PNG has, from its chunk headers alone (nothing inflated)."""
+    found, pos = 0, 8
+    for _ in range(MAX_PNG_CHUNKS):
+        if pos + 8 > len(raw):
+            return found
+        length, kind = struct.unpack(">I4s", raw[pos:pos + 8])
+        found, pos = found + (kind in (b"zTXt", b"iTXt", b"iCCP")), pos + 12 + length
+        if kind == b"IEND":
+            return found
+    return MAX_PNG_PACKED + 1  # a PNG of more than MAX_PNG_CHUNKS chunks is refused the same way
 
 
 def remove_background(gray: np.ndarray) -> np.ndarray:

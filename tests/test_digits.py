@@ -305,6 +305,21 @@ def test_read_upload_corrupted_bytes_only_badimage():
             assert out.ndim == 2 and 0.0 <= out.min() and out.max() <= 1.0
 
 
+def png_with_many_chunks(n: int, kind: bytes, body: bytes) -> bytes:
+    raw = encode(paper(3, size=64))
+    return raw[:33] + png_chunk(kind, body) * n + raw[33:]
+
+
+def test_many_png_text_chunks_are_refused_without_inflating():
+    """80 chunks that each inflate to just under Pillow's 1 MB limit: 80 MB of work, refused from the headers."""
+    almost = zlib.compress(bytes(1_000_000), 9)
+    with pytest.raises(BadImage, match="more than 8 compressed"):
+        read_upload(png_with_many_chunks(80, b"zTXt", b"key\x00\x00" + almost))
+    assert prepare(read_upload(png_with_many_chunks(8, b"zTXt", b"key\x00\x00" + zlib.compress(b"ok")))) is not None
+    with pytest.raises(BadImage, match="more than 8 compressed"):
+        read_upload(png_with_many_chunks(digits.MAX_PNG_CHUNKS, b"tEXt", b"k\x00v"))  # too many chunks to scan
+
+
 def test_png_chunk_bombs_are_small_files():
     """The bombs are tiny on disk: the message must come from the inflated size, not the file size."""
     assert len(INFLATES) < 50_000
