@@ -3,10 +3,16 @@
 MNIST's own recipe (LeCun et al.): the digit is size-normalised to fit a 20x20 box keeping its
 aspect ratio, then placed in a 28x28 image so that its centre of mass sits at the centre. Skipping
 this is why drawn digits get misread by naive demos. Every stage is returned so the page can show it.
+
+Uploads are photos: turned upright by their EXIF tag, the unevenly lit paper subtracted (tile
+percentiles, Otsu's threshold), and every decoding failure turned into a BadImage message for the
+user. looks_like_digit() says when the ink is nothing like a handwritten digit (a dot, a blob, a dash,
+a scribble), because the network gives a confident-looking answer for anything.
 """
 from __future__ import annotations
 
 import io
+import struct
 from typing import NamedTuple
 
 import numpy as np
@@ -19,9 +25,16 @@ INK_THRESHOLD = 0.1  # ink below this (0..1) counts as background
 MIN_INK_PIXELS = 4  # fewer inked pixels than this is treated as an empty canvas
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_UPLOAD_PIXELS = 4096 * 4096
+MAX_PNG_CHUNKS, MAX_PNG_PACKED = 10_000, 8  # each zTXt/iTXt/iCCP may inflate to 1 MB before Pillow stops
 WORK_PX = 512  # uploads are decoded and cleaned at most this large
 BACKGROUND_TILES = 6  # the paper's lighting is estimated on this many tiles along the longer side
 MIN_CONTRAST = 0.12  # the typical stroke must stand out from the paper by this much (0..1)
+# looks_like_digit(): the ranges that (nearly) every MNIST test digit falls in, with some room
+MIN_SIZE = 0.1  # the ink's longer side, as a fraction of the input's longer side (a canvas dot is 0.07)
+MIN_COVERAGE, MAX_COVERAGE = 0.02, 0.4  # fraction of the 28x28 input that is ink; MNIST: 0.024 .. 0.33
+MAX_THICKNESS = 5  # 3x3 erosions until the 28x28 ink is gone; MNIST's pen strokes: 1 .. 4 (a few 5)
+MAX_PIECES = 4  # separate marks of 2+ pixels in 28x28; MNIST: 1 (98%) .. 4
+MIN_ASPECT = 0.45  # height / width of the ink; MNIST: 0.6 .. 10
 
 
 class BadImage(ValueError):
@@ -80,6 +93,56 @@ def prepare(ink: np.ndarray) -> Prepared | None:
     return Prepared(ink, cropped, fitted, centred, x)
 
 
+class Likeness(NamedTuple):
+    ok: bool  # False when any measure below is outside what handwritten digits show
+    reason: str  # why the input does not look like a digit; "" when ok
+    size: float  # the ink's longer side / the input's longer side
+    coverage: float  # fraction of the centred 28x28 that is ink (> 0.5)
+    thickness: int  # 3x3 erosions until that ink is gone: about half the widest stroke, in pixels
+    pieces: int  # separate (8-connected) marks of at least 2 pixels above 0.2
+    aspect: float  # height / width of the ink's bounding box
+
+
+def looks_like_digit(prep: Prepared) -> Likeness:
+    """Simple measures of the prepared ink against the ranges of MNIST's digits: a dot, a blob, a dash,
+    a scribble filling the box or scattered marks get a reason. The CNN answers anyway (a softmax always
+    sums to 1), so a confident answer for such input means nothing."""
+    mask = prep.centred > 0.5  # (28, 28)
+    size = max(prep.cropped.shape) / max(prep.ink.shape)
+    aspect = prep.cropped.shape[0] / prep.cropped.shape[1]
+    thickness, eroded = 0, mask
+    while eroded.any():
+        padded = np.pad(eroded, 1)
+        eroded = np.logical_and.reduce([padded[i:i + 28, j:j + 28] for i in range(3) for j in range(3)])
+        thickness += 1
+    pieces = sum(n >= 2 for n in _component_sizes(prep.centred > 0.2))
+    coverage = float(mask.mean())
+    reasons = [text for bad, text in [
+        (size < MIN_SIZE, "the ink is a tiny mark in a large empty picture"),
+        (coverage < MIN_COVERAGE, "there is very little ink: faint or scattered specks"),
+        (thickness > MAX_THICKNESS, "it is a solid blob or a filled area, not pen strokes"),
+        (coverage > MAX_COVERAGE, "the ink fills most of the box"),
+        (pieces > MAX_PIECES, f"it is {pieces} separate marks"),
+        (aspect < MIN_ASPECT, "it is much wider than tall, like a dash"),
+    ] if bad]
+    return Likeness(not reasons, "; ".join(reasons), size, coverage, thickness, pieces, aspect)
+
+
+def _component_sizes(mask: np.ndarray) -> list[int]:
+    """Pixel counts of the 8-connected components of a small boolean image, in scan order of their
+    first pixel. Each pixel takes the smallest index among its neighbours until nothing changes."""
+    h, w = mask.shape
+    none = h * w
+    labels = np.where(mask, np.arange(none).reshape(h, w), none)
+    padded = np.full((h + 2, w + 2), none)
+    while True:
+        padded[1:-1, 1:-1] = labels
+        spread = np.where(mask, np.minimum.reduce([padded[i:i + h, j:j + w] for i in range(3) for j in range(3)]), none)
+        if np.array_equal(spread, labels):
+            return np.unique(labels[mask], return_counts=True)[1].tolist()
+        labels = spread
+
+
 def render_digit(digit: int, size: int = 280, rotation: float = 0.0, stroke: int = 0) -> np.ndarray:
     """A digit drawn with Pillow's bundled scalable font: (size, size) float ink in [0, 1]."""
     if not 0 <= int(digit) <= 9:
@@ -113,6 +176,9 @@ def _decode(raw: bytes) -> tuple[np.ndarray, np.ndarray | None]:
         raise BadImage("The file is empty.")
     if len(raw) > MAX_UPLOAD_BYTES:
         raise BadImage(f"The file is {len(raw) / 1e6:.1f} MB; the limit is {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
+    if raw.startswith(b"\x89PNG") and _png_packed_chunks(raw) > MAX_PNG_PACKED:
+        raise BadImage(f"The PNG carries more than {MAX_PNG_PACKED} compressed text or colour-profile chunks "
+                       f"(or more than {MAX_PNG_CHUNKS:,} chunks).")
     try:
         with Image.open(io.BytesIO(raw)) as im:  # reads the header only
             if im.format not in ("PNG", "JPEG", "MPO"):  # MPO: a phone's JPEG with a depth/preview image
@@ -138,18 +204,33 @@ def _decode(raw: bytes) -> tuple[np.ndarray, np.ndarray | None]:
     except ValueError as err:
         if "too large" in str(err).lower():  # a zTXt / iTXt / iCCP chunk that inflates past Pillow's limit
             raise BadImage("The PNG carries a text or colour-profile chunk that unpacks to too much data.") from None
-        raise BadImage(f"This is not a readable PNG or JPEG image ({err}).") from None
+        raise BadImage("This is not a readable PNG or JPEG image (ValueError).") from None
     except Exception as err:  # Pillow's decoders raise many types on damaged bytes (OSError, SyntaxError, ...)
         raise BadImage(f"This is not a readable PNG or JPEG image ({type(err).__name__}).") from None
+
+
+def _png_packed_chunks(raw: bytes) -> int:
+    """How many zTXt / iTXt / iCCP chunks a PNG has, from its chunk headers alone (nothing inflated)."""
+    found, pos = 0, 8
+    for _ in range(MAX_PNG_CHUNKS):
+        if pos + 8 > len(raw):
+            return found
+        length, kind = struct.unpack(">I4s", raw[pos:pos + 8])
+        found, pos = found + (kind in (b"zTXt", b"iTXt", b"iCCP")), pos + 12 + length
+        if kind == b"IEND":
+            return found
+    return MAX_PNG_PACKED + 1  # a PNG of more than MAX_PNG_CHUNKS chunks is refused the same way
 
 
 def remove_background(gray: np.ndarray) -> np.ndarray:
     """(H, W) gray in [0, 1], dark ink on paper or light chalk on a board, lit unevenly -> ink in [0, 1].
 
-    The paper's brightness is estimated per tile of BACKGROUND_TILES x BACKGROUND_TILES as the median
-    of the pixels that are not ink, interpolated smoothly and subtracted; the ink is whichever side
-    stands out further. Otsu's threshold (Otsu 1979) on what is left splits strokes from paper grain:
-    noise maps to 0 and the typical stroke to 1, as in MNIST.
+    The ink is the rarer extreme of the gray levels. The paper's brightness is estimated on a grid of
+    BACKGROUND_TILES tiles along the longer side: first each tile's 75th percentile (25th for light
+    ink; the paper even where a thick stroke covers half a tile), then the median of the pixels that
+    are not near that first guess of ink; it is interpolated bilinearly and subtracted. Otsu's
+    threshold (Otsu 1979) on what is left splits strokes from paper grain: grain maps to 0 and the
+    typical stroke to 1, as in MNIST.
     """
     gray = np.asarray(gray, dtype=np.float32)
     lo, mid, hi = np.percentile(gray, [0.5, 50, 99.5])

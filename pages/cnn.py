@@ -48,6 +48,10 @@ with see:
             st.session_state["my_digit"] = prep.centred  # "my digit" travels to the nn.Module tab
             st.metric("Prediction", str(res["pred"]), f"{100 * res['probs'][res['pred']]:.1f}% confident",
                       delta_color="off", delta_arrow="off")
+            if not (look := digits.looks_like_digit(prep)).ok:
+                st.warning(f"**This does not look like a digit:** {look.reason}. The network answers anyway: its "
+                           "softmax always shares 100% among the ten classes, so a high probability is not "
+                           "certainty.", icon=":material/help:")
             charts.show(charts.prob_bars_vl(res["probs"], res["pred"]))
     if prep is not None:
         maps_tab, filt_tab, sal_tab, arch_tab = st.tabs(["Feature maps", "Filters", "Saliency", "Architecture"])

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from dl_core import cnn, data, digits
-from dl_core.digits import BadImage, centre_of_mass, prepare, read_upload, render_digit, to_ink
+from dl_core.digits import BadImage, centre_of_mass, looks_like_digit, prepare, read_upload, render_digit, to_ink
 
 TARGET = 14.0  # where prepare() puts the centre of mass, in (row, col) pixel indices
 
@@ -305,6 +305,21 @@ def test_read_upload_corrupted_bytes_only_badimage():
             assert out.ndim == 2 and 0.0 <= out.min() and out.max() <= 1.0
 
 
+def png_with_many_chunks(n: int, kind: bytes, body: bytes) -> bytes:
+    raw = encode(paper(3, size=64))
+    return raw[:33] + png_chunk(kind, body) * n + raw[33:]
+
+
+def test_many_png_text_chunks_are_refused_without_inflating():
+    """80 chunks that each inflate to just under Pillow's 1 MB limit: 80 MB of work, refused from the headers."""
+    almost = zlib.compress(bytes(1_000_000), 9)
+    with pytest.raises(BadImage, match="more than 8 compressed"):
+        read_upload(png_with_many_chunks(80, b"zTXt", b"key\x00\x00" + almost))
+    assert prepare(read_upload(png_with_many_chunks(8, b"zTXt", b"key\x00\x00" + zlib.compress(b"ok")))) is not None
+    with pytest.raises(BadImage, match="more than 8 compressed"):
+        read_upload(png_with_many_chunks(digits.MAX_PNG_CHUNKS, b"tEXt", b"k\x00v"))  # too many chunks to scan
+
+
 def test_png_chunk_bombs_are_small_files():
     """The bombs are tiny on disk: the message must come from the inflated size, not the file size."""
     assert len(INFLATES) < 50_000
@@ -409,5 +424,84 @@ def test_read_upload_mpo_is_accepted():
 
 
 def test_otsu_splits_two_clusters():
-    values = np.concatenate([np.random.default_rng(0).normal(0.1, 0.02, 900), np.random.default_rng(1).normal(0.7, 0.05, 100)])
-    assert 0.2 < digits.otsu(values) < 0.6
+    rng = np.random.default_rng(0)
+    values = np.concatenate([rng.normal(0.1, 0.02, 900), rng.normal(0.7, 0.05, 100)])
+    assert 0.25 < digits.otsu(values) < 0.55  # in the gap between the two, near its middle
+
+
+# ---------------------------------------------------------------- looks_like_digit
+def canvas(draw) -> np.ndarray:
+    """A 280x280 drawing made with the canvas's 20 px pen: (280, 280) ink in [0, 1]."""
+    im = Image.new("L", (280, 280), 0)
+    draw(ImageDraw.Draw(im))
+    return np.asarray(im, np.float32) / 255.0
+
+
+def scribble(d: ImageDraw.ImageDraw) -> None:
+    d.line([tuple(p) for p in np.random.default_rng(60).integers(20, 260, (60, 2))], fill=255, width=20, joint="curve")
+
+
+def sprinkle(d: ImageDraw.ImageDraw) -> None:
+    for x in (30, 130, 230):  # nine pen-tip specks on a 3x3 grid
+        for y in (30, 130, 230):
+            d.ellipse((x, y, x + 12, y + 12), fill=255)
+
+
+UNLIKE = {  # drawing, the reason looks_like_digit() must give
+    "dot": (lambda d: d.ellipse((130, 130, 150, 150), fill=255), "tiny mark"),  # one click of the pen
+    "blob": (lambda d: d.ellipse((60, 80, 200, 190), fill=255), "solid blob"),
+    "square": (lambda d: d.rectangle((50, 50, 230, 230), fill=255), "fills most of the box"),
+    "scribble": (scribble, "fills most of the box"),
+    "dash": (lambda d: d.line((60, 140, 220, 140), fill=255, width=20), "wider than tall"),
+    "sprinkle": (sprinkle, "very little ink"),
+}
+
+
+@pytest.mark.parametrize("case", UNLIKE)
+def test_unlike_digit_inputs_get_a_reason(case):
+    draw, reason = UNLIKE[case]
+    look = looks_like_digit(prepare(canvas(draw)))
+    assert not look.ok and reason in look.reason, look
+
+
+def test_unlike_measures():
+    dot = looks_like_digit(prepare(canvas(UNLIKE["dot"][0])))
+    assert dot.size == pytest.approx(21 / 280, abs=0.01) and dot.thickness > digits.MAX_THICKNESS
+    dash = looks_like_digit(prepare(canvas(UNLIKE["dash"][0])))
+    assert dash.aspect == pytest.approx(20 / 161, abs=0.02) and dash.pieces == 1 and dash.thickness == 1
+    specks = looks_like_digit(prepare(canvas(sprinkle)))
+    assert specks.pieces > digits.MAX_PIECES and f"{specks.pieces} separate marks" in specks.reason  # 9, some faint
+    square = looks_like_digit(prepare(canvas(UNLIKE["square"][0])))
+    assert square.coverage == pytest.approx(20 * 20 / 784, abs=0.02) and square.thickness == 10
+
+
+def test_component_sizes():
+    mask = np.zeros((6, 8), bool)
+    mask[0, 0] = mask[1, 1] = True  # diagonal neighbours: one piece
+    mask[4:6, 2:5] = True
+    mask[0, 7] = True
+    assert digits._component_sizes(mask) == [2, 1, 6]
+    assert digits._component_sizes(np.zeros((3, 3), bool)) == []
+
+
+@pytest.mark.parametrize("case", ["circle", "slash", "bar"])
+def test_digit_like_strokes_pass(case):
+    draw = {"circle": lambda d: d.ellipse((60, 40, 220, 240), outline=255, width=20),  # a 0
+            "slash": lambda d: d.line((80, 240, 200, 40), fill=255, width=20),  # a slanted 1
+            "bar": lambda d: d.line((140, 40, 140, 240), fill=255, width=20)}[case]  # an upright 1
+    assert looks_like_digit(prepare(canvas(draw))).ok
+
+
+def test_font_digits_look_like_digits():
+    for d in range(10):
+        for stroke in (0, 6, 12):
+            for rotation in (-30, 0, 30):
+                look = looks_like_digit(prepare(render_digit(d, stroke=stroke, rotation=rotation)))
+                assert look.ok, (d, stroke, rotation, look)
+
+
+def test_mnist_digits_look_like_digits(mnist_test):
+    """The criteria are MNIST's own ranges: (almost) no real handwritten digit is flagged."""
+    flagged = [i for i, img in enumerate(mnist_test.images[:3000].numpy())
+               if not looks_like_digit(prepare(img.astype(np.float32) / 255.0)).ok]
+    assert len(flagged) <= 3, flagged
