@@ -30,6 +30,17 @@ button p, [data-baseweb=tab] p { font-size: 1.3rem !important; }
 [data-testid=stGraphVizChart] svg path, [data-testid=stGraphVizChart] svg polygon { stroke-width: 2.5px; }
 </style>"""
 
+# On a phone, a chart drawn at a fixed width wider than the screen is scaled down to fit (vega-embed draws
+# a canvas or an svg of fixed size): the page itself never scrolls sideways.
+_PHONE_CSS = """<style>
+@media (max-width: 640px) {
+  [data-testid=stFullScreenFrame], [data-testid=stVegaLiteChart], .vega-embed { max-width: 100% !important; }
+  .vega-embed canvas, .vega-embed svg, [data-testid=stGraphVizChart] svg, [data-testid=stImage] img
+    { max-width: 100% !important; height: auto !important; }
+  .vega-embed { overflow: hidden; }
+}
+</style>"""
+
 _KEYS_JS = """
 export default function (component) {
   if (window.__dlvKeys) return;
@@ -93,8 +104,7 @@ def apply() -> None:
     st.sidebar.toggle("Presenter mode", key=KEY, on_change=_sync,
                       help="Large text and bold diagrams for a projector. Also: add ?present=1 to the URL. "
                            "The arrow keys step through step-by-step views.")
-    if st.session_state[KEY]:
-        st.html(_CSS)
+    st.html(_PHONE_CSS + (_CSS if st.session_state[KEY] else ""))
     _keys(key="dlv_arrow_keys")
 
 
