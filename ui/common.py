@@ -54,13 +54,13 @@ def sidebar_status() -> None:
 _source_lock = threading.Lock()
 
 
-@functools.lru_cache(maxsize=256)
 def set_state(key: str, value=True) -> None:
     """Button callback: set a session-state flag. A click seen by a callback survives any rerun of the
     script, and the callback runs before the script, so the page is drawn knowing about the click."""
     st.session_state[key] = value
 
 
+@functools.lru_cache(maxsize=256)
 def _source(obj) -> tuple[str, str]:
     # inspect parses files with ast, which is not thread-safe in Python 3.11: one lock, once per object
     with _source_lock:
