@@ -67,7 +67,7 @@ def tab() -> None:
         left, right = st.columns(2, gap="large")
         steps = sorted(ckpts)
         step = left.select_slider("Checkpoint (environment step)", steps, steps[-1], key="td3_ckpt")
-        seed = int(left.number_input("Episode seed", 0, 10**6, 0, key="td3_seed"))
+        seed = int(left.number_input("Episode seed", 0, 99, 0, key="td3_seed"))
         net = td3.from_state(actor.cfg, ckpts[step])
         rc.episode_player(td3.greedy_policy(net), ("td3", step), "Pendulum-v1", seed, left)
         with right:
@@ -120,7 +120,6 @@ def draw(events: list) -> None:
         st.success(f"Done: the best actor scored {done.best:.0f} in its greedy evaluation.", icon=":material/check_circle:")
         left, right = st.columns(2, gap="large")
         digest = hashlib.sha1(b"".join(v.tobytes() for v in done.checkpoint.values())).hexdigest()[:16]
-        if left.button("Render an episode of your best actor", key="td3_render_own"):
-            rc.episode_player(td3.greedy_policy(actor), ("td3-own", digest), "Pendulum-v1", 0, left)
+        rc.episode_player(td3.greedy_policy(actor), ("td3-own", digest), "Pendulum-v1", 0, left)
         with right:
             policy_map(actor, "your best actor")
