@@ -31,6 +31,20 @@ WHAT_TD3_ADDS = (
     "move once per two critic steps, on a critic that has settled a little).")
 
 
+PHASES = [("s", "Observe the state s = (cos angle, sin angle, angular velocity)."),
+          ("actor", "The actor proposes a torque pi(s) in [-2, 2]."),
+          ("noise", "Gaussian exploration noise is added: deterministic policies need it to explore."),
+          ("env", "env.step(a) swings the pendulum for 0.05 s and returns the reward."),
+          ("buf", "The transition (s, a, r, s') goes into the replay buffer; a random batch of 128 comes out."),
+          ("actor_t", "The target actor pi' (a slow copy) picks the next action a' for each s'."),
+          ("smooth", "TD3: clipped noise is added to a', so the critic's target is smooth around it."),
+          ("critics_t", "The target critics score (s', a'); TD3 takes the smaller of the two."),
+          ("target", "y = r + gamma * min(Q1', Q2')(s', a'): the TD target."),
+          ("critics", "Both critics regress Q(s, a) onto y (mean squared error), every step."),
+          ("delay", "TD3: only every 2nd step does the actor ascend Q1(s, pi(s))."),
+          ("soft", "Then every target network moves a little: theta' <- 0.005 theta + 0.995 theta'.")]
+
+
 def nodes(ddpg: bool) -> list:
     return [(k, DDPG_LABELS.get(k, label) if ddpg else label) for k, label in NODES]
 
@@ -57,7 +71,13 @@ def tab() -> None:
     st.subheader("The algorithm, and the DDPG switch")
     algo = st.segmented_control("Algorithm", ["TD3", "DDPG"], default="TD3", key="td3_algo") or "TD3"
     ddpg = algo == "DDPG"
-    st.graphviz_chart(rc.diagram(nodes(ddpg), EDGES, set(), TD3_ONLY if ddpg else set()))
+    phase = st.select_slider("Part of the update", list(range(len(PHASES))), 0, key="td3_phase",
+                             format_func=lambda i: f"{i + 1}. {PHASES[i][0]}")
+    part, text = PHASES[phase]
+    st.graphviz_chart(rc.diagram(nodes(ddpg), EDGES, {part}, TD3_ONLY if ddpg else set()))
+    if ddpg and part in TD3_ONLY:
+        text = "DDPG has no such step: " + text
+    st.markdown(f"**{phase + 1}.** {text}")
     st.markdown(WHAT_TD3_ADDS)
     hist = rc.shipped_history(recipe.TD3_NAME)
     st.subheader("How the shipped agent learned")
