@@ -41,6 +41,17 @@ def time_to_goal(gen, goal: float) -> dict:
     return out
 
 
+PRESETS = {"dqn": ("DQN CartPole-v1", dqn.train, recipe.LIVE_DQN), "td3": ("TD3 Pendulum-v1", td3.train, recipe.LIVE_TD3)}
+
+
+def one_seed(which: str, seed: int) -> dict:
+    """One run of a live preset (``--seed-one dqn 3``; run several at once with xargs -P)."""
+    torch.set_num_threads(1)
+    name, make, cfg = PRESETS[which]
+    return {"preset": name, "seed": seed, **time_to_goal(make(replace(cfg, seed=seed, max_seconds=None)),
+                                                          recipe.LIVE_GOAL[cfg.env_id])}
+
+
 def preset_seeds() -> list[tuple[str, str, str]]:
     torch.set_num_threads(1)
     rows = []
@@ -96,5 +107,9 @@ def rows(quick: bool) -> list[tuple[str, str, str]]:
 
 
 if __name__ == "__main__":
+    if "--seed-one" in sys.argv:
+        i = sys.argv.index("--seed-one")
+        sys.stdout.write(__import__("json").dumps(one_seed(sys.argv[i + 1], int(sys.argv[i + 2]))) + "\n")
+        sys.exit(0)
     for name, value, target in (preset_seeds() if "--seeds" in sys.argv else rows("--quick" in sys.argv)):
         sys.stdout.write(f"| {name} | {value} | {target} |\n")

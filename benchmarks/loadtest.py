@@ -310,6 +310,14 @@ class Session:
             raise SessionFailed(f"no enabled button {key!r} on the page: {sorted(self.buttons)}")
         return await self._rerun(trigger=self.buttons[key])
 
+    async def open_tab(self, label: str) -> Run:
+        """Open the stateful tab with this label (``st.tabs(key=..., on_change="rerun")``), as a click does."""
+        for w in self.widgets.values():
+            if w.kind == "tabs" and label in w.options:
+                w.value = label
+                return await self._rerun(fragment_id=w.fragment_id)
+        raise SessionFailed(f"no tab {label!r} on the page")
+
     async def auto_rerun(self) -> Run | None:
         """What the browser does for an st.fragment(run_every=...): rerun that fragment (None if there is none)."""
         if not self.auto_reruns:
@@ -643,12 +651,14 @@ async def participant(url: str, page: str, stats: PageStats, think: float, until
 
 
 async def trainer(url: str, page: str, start: str, stop: str, stats: PageStats, until: float, start_delay: float,
-                  rng: random.Random, timeout: float) -> None:
+                  rng: random.Random, timeout: float, tab: str | None = None) -> None:
     """A participant who presses "start training" and then watches: the browser's auto-reruns of the
     st.fragment(run_every=...) that polls the job are the latencies recorded. Presses stop at the end."""
     await asyncio.sleep(start_delay)
     async with counted_session(url, stats, rng, timeout) as session:
         stats.opened(await session.open(page))
+        if tab:
+            stats.add(await session.open_tab(tab), None)
         run = await session.press(start)
         stats.add(run, None)
         if any("busy" in text.lower() for text in run.warnings):
@@ -668,7 +678,7 @@ async def trainer(url: str, page: str, start: str, stop: str, stats: PageStats, 
 async def load(url: str, pages: list[str], users: int, think: float, duration: float, ramp: float,
                timeout: float, seed: int, max_reruns: int | None = None, trainers: int = 0,
                train_page: str = "cnn", train_buttons: tuple[str, str] = ("cnn_train_start", "cnn_train_stop"),
-               ) -> dict[str, PageStats]:
+               train_tab: str | None = None) -> dict[str, PageStats]:
     """``users`` participants, assigned to ``pages`` round-robin, for ``duration`` seconds; plus
     ``trainers`` participants who start a training on ``train_page`` and watch it."""
     stats = {p: PageStats(p) for p in pages}
@@ -679,7 +689,7 @@ async def load(url: str, pages: list[str], users: int, think: float, duration: f
         stats[name] = PageStats(name, users=trainers)
         for i in range(trainers):
             tasks.append(trainer(url, train_page, *train_buttons, stats[name], until, 0.5 * i,
-                                 random.Random(seed * 1000 - 1 - i), timeout))
+                                 random.Random(seed * 1000 - 1 - i), timeout, train_tab))
     for i in range(users):
         page = pages[i % len(pages)]
         stats[page].users += 1
@@ -804,7 +814,7 @@ def load_once(args, url: str, server: "Server | None", pages: list[str]) -> dict
     own0, t0 = time.process_time(), time.perf_counter()
     stats = asyncio.run(load(url, pages, args.users, args.think, args.duration, args.ramp, args.timeout,
                              args.seed, args.max_reruns, args.trainers, args.train_page,
-                             tuple(args.train_buttons.split(","))))
+                             tuple(args.train_buttons.split(",")), args.train_tab))
     wall = time.perf_counter() - t0
     summaries = [s.summary() for s in stats.values()]
     out = {"users": args.users, "think_s": args.think, "duration_s": args.duration, "wall_s": wall,
@@ -898,6 +908,7 @@ def parse_args(argv=None):
     ap.add_argument("--trainers", type=int, default=0,
                     help="extra participants who press start training on --train-page and watch the job")
     ap.add_argument("--train-page", default="cnn")
+    ap.add_argument("--train-tab", help="the label of the tab that holds the training buttons (e.g. 'DQN on CartPole')")
     ap.add_argument("--train-buttons", default="cnn_train_start,cnn_train_stop", help="start,stop button keys")
     ap.add_argument("--rerun-cpu", type=int, default=0, metavar="N",
                     help="first, one user alone: server CPU per rerun over N reruns on each page")

@@ -99,11 +99,8 @@ def render_episode(policy: Policy, env_id: str, seed: int, frame_every: int = 2,
 
 
 def shrink(frames: np.ndarray, factor: int = 2) -> np.ndarray:
-    """(F, H, W, 3) -> (F, H/factor, W/factor, 3) by block averaging: smaller GIFs, same picture."""
-    f, h, w, c = frames.shape
-    h2, w2 = h // factor, w // factor
-    blocks = frames[:, :h2 * factor, :w2 * factor].reshape(f, h2, factor, w2, factor, c)
-    return blocks.mean(axis=(2, 4)).astype(np.uint8)
+    """(F, H, W, 3) -> (F, H/factor, W/factor, 3) by keeping every factor-th pixel: smaller GIFs, fast."""
+    return np.ascontiguousarray(frames[:, ::factor, ::factor])
 
 
 def gif_bytes(frames: np.ndarray, fps: float = 25) -> bytes:

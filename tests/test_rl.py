@@ -95,16 +95,16 @@ def test_replay_buffer_ring():
 
 
 def test_dqn_and_td3_train_and_report(one_thread):
-    evs = list(dqn.train(dqn.DQNConfig(total_steps=600, learning_starts=200, eval_every=300, eval_episodes=1,
-                                       target_every=100), report_every=200))
-    assert evs[-1].done and evs[-1].checkpoint is not None and sum(e.updates for e in evs) == 400
-    assert sum(e.target_syncs for e in evs) == 6 and evs[-2].buffer_fill == 600
+    evs = list(dqn.train(dqn.DQNConfig(total_steps=300, learning_starts=100, eval_every=150, eval_episodes=1,
+                                       target_every=50, stop_at=None), report_every=100))
+    assert evs[-1].done and evs[-1].checkpoint is not None and sum(e.updates for e in evs) == 200
+    assert sum(e.target_syncs for e in evs) == 6 and evs[-2].buffer_fill == 300
     assert evs[-1].best == max(e.eval_return for e in evs if e.eval_return is not None)
-    cfg = td3.TD3Config(total_steps=400, learning_starts=200, eval_every=400, eval_episodes=1)
-    evs = list(td3.train(cfg, report_every=200))
-    assert sum(e.critic_updates for e in evs) == 200 and sum(e.actor_updates for e in evs) == 100  # delay 2
-    evs = list(td3.train(replace(cfg, ddpg=True), report_every=200))
-    assert sum(e.actor_updates for e in evs) == 200
+    cfg = td3.TD3Config(total_steps=200, learning_starts=100, eval_every=200, eval_episodes=1)
+    evs = list(td3.train(cfg, report_every=100))
+    assert sum(e.critic_updates for e in evs) == 100 and sum(e.actor_updates for e in evs) == 50  # delay 2
+    evs = list(td3.train(replace(cfg, ddpg=True), report_every=100))
+    assert sum(e.actor_updates for e in evs) == 100
     s = td3.analyse(td3.from_state(cfg, evs[-1].checkpoint), n=5)
     assert s.torque.shape == (5, 5) and np.abs(s.torque).max() <= 2.0
 

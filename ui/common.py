@@ -60,6 +60,7 @@ def set_state(key: str, value=True) -> None:
     st.session_state[key] = value
 
 
+@functools.lru_cache(maxsize=256)
 def _source(obj) -> tuple[str, str]:
     # inspect parses files with ast, which is not thread-safe in Python 3.11: one lock, once per object
     with _source_lock:

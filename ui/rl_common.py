@@ -111,20 +111,34 @@ def shipped_history(name: str):
     return recipe.read_history(path) if path.exists() and (ASSETS / f"{name}.pt").exists() else None
 
 
+FRAMES = {"CartPole-v1": (4, 12.5), "Pendulum-v1": (2, 10.0)}  # (keep every n-th frame, GIF fps): real time
+
+
 @st.cache_data(show_spinner="Rendering the episode ...", max_entries=32)
 def render_gif(_policy, key: tuple, env_id: str, seed: int) -> tuple[bytes, float, int]:
-    """A greedy episode rendered headless (every 2nd frame, half size) as GIF bytes, its return and length.
-    ``key`` names the weights (agent, checkpoint); the policy itself is not hashed."""
-    ep = rl_env.render_episode(_policy, env_id, seed, frame_every=2, max_frames=250)
-    return rl_env.gif_bytes(rl_env.shrink(ep.frames, 2), fps=25), ep.ret, ep.length
+    """A greedy episode rendered headless (every n-th frame, half size) as GIF bytes, its return and length.
+    ``key`` names the weights (agent, checkpoint or a hash of the weights); the policy itself is not hashed."""
+    every, fps = FRAMES.get(env_id, (2, 25.0))
+    ep = rl_env.render_episode(_policy, env_id, seed, frame_every=every, max_frames=150)
+    return rl_env.gif_bytes(rl_env.shrink(ep.frames, 2), fps=fps), ep.ret, ep.length
 
 
 def episode_player(policy, key: tuple, env_id: str, seed: int, where=None) -> None:
+    """A "Render" button; the rendered GIF stays on the page (per session) and can be downloaded.
+    Rendering costs seconds of server time, so it runs on request only (and is shared through the cache)."""
     where = where or st
-    gif, ret, length = render_gif(policy, key, env_id, seed)
-    where.image(gif, caption=f"Greedy episode, seed {seed}: return {ret:.1f} in {length} steps (every 2nd frame)")
-    where.download_button("Download the GIF", gif, file_name=f"{env_id}_{'_'.join(map(str, key))}_seed{seed}.gif",
-                          mime="image/gif", key=f"gif_{'_'.join(map(str, key))}")
+    name = "_".join(map(str, key))
+    slot = f"rl_gif_{key[0]}"
+    if where.button("Render a greedy episode", key=f"render_{key[0]}"):
+        st.session_state[slot] = (key, seed, render_gif(policy, key, env_id, seed))
+    shown = st.session_state.get(slot)
+    if shown is None or shown[0] != key or shown[1] != seed:
+        where.caption("Press the button to render this network's episode (a few seconds) as an animated GIF.")
+        return
+    gif, ret, length = shown[2]
+    where.image(gif, caption=f"Greedy episode, seed {seed}: return {ret:.1f} in {length} steps")
+    where.download_button("Download the GIF", gif, file_name=f"{env_id}_{name}_seed{seed}.gif", mime="image/gif",
+                          key=f"gif_{key[0]}")
 
 
 # -- live training in the worker pool --------------------------------------------------------------------

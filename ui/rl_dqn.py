@@ -105,7 +105,7 @@ def tab() -> None:
         left, right = st.columns(2, gap="large")
         steps = sorted(ckpts)
         step = left.select_slider("Checkpoint (environment step)", steps, steps[-1], key="dqn_ckpt")
-        seed = int(left.number_input("Episode seed", 0, 10**6, 0, key="dqn_seed"))
+        seed = int(left.number_input("Episode seed", 0, 99, 0, key="dqn_seed"))
         net = dqn.from_state(q_net.cfg, ckpts[step])
         rc.episode_player(dqn.greedy_policy(net), ("dqn", step), "CartPole-v1", seed, left)
         with right:
@@ -128,7 +128,8 @@ def q_slice(net: dqn.QNetwork, what: str) -> None:
 def train_section(cfg: dqn.DQNConfig) -> None:
     p = recipe.LIVE_DQN
     st.markdown(f"A fresh agent with the same recipe, trained in a worker process for your session only: at most "
-                f"{p.total_steps:,} steps or {p.max_seconds:.0f} s; it stops once 5 greedy episodes average >= {p.stop_at:g}. "
+                f"{p.total_steps:,} steps or {p.max_seconds:.0f} s"
+                + (f"; it stops once {p.eval_episodes} greedy episodes average >= {p.stop_at:g}. " if p.stop_at else ". ") +
                 "On one core it usually gets there in about a minute. DQN is unstable, so the best network is kept.")
     c = st.columns([1, 1, 1.3, 3])
     seed = int(c[2].number_input("Seed", 0, 10_000, 1, key="dqn_train_seed"))
@@ -159,7 +160,6 @@ def draw(events: list) -> None:
         st.success(f"Done: the best network scored {best.best:.0f} in its greedy evaluation.", icon=":material/check_circle:")
         left, right = st.columns(2, gap="large")
         digest = hashlib.sha1(b"".join(v.tobytes() for v in best.checkpoint.values())).hexdigest()[:16]
-        if left.button("Render an episode of your best network", key="dqn_render_own"):
-            rc.episode_player(dqn.greedy_policy(net), ("dqn-own", digest), "CartPole-v1", 0, left)
+        rc.episode_player(dqn.greedy_policy(net), ("dqn-own", digest), "CartPole-v1", 0, left)
         with right:
             q_slice(net, "your best network")

@@ -17,9 +17,8 @@ TICK_S = 0.5
 def _spec(h: int, w: int) -> dict:
     enc = {"x": {"field": "c", "type": "ordinal", "axis": None}, "y": {"field": "r", "type": "ordinal", "axis": None}}
     return {
-        "width": w * CELL, "height": h * CELL, "params": [{"name": "cell", "select": {"type": "point", "fields": ["r", "c"]}}],
-        "layer": [
-            {"mark": {"type": "rect", "stroke": "white", "strokeWidth": 2, "cursor": "pointer"},
+        "width": w * CELL, "height": h * CELL, "layer": [
+            {"params": [{"name": "cell", "select": {"type": "point", "fields": ["r", "c"]}}], "mark": {"type": "rect", "stroke": "white", "strokeWidth": 2, "cursor": "pointer"},
              "encoding": {**enc, "color": {"condition": {"test": "datum.kind == 'wall'", "value": "#4a4a4a"},
                                            "field": "v", "type": "quantitative", "title": "V(s)",
                                            "scale": {"scheme": "redblue", "reverse": True, "domain": [-1, 1]}},

@@ -32,6 +32,20 @@ WHAT_TD3_ADDS = (
     "move once per two critic steps, on a critic that has settled a little).")
 
 
+PHASES = [("s", "Observe the state s = (cos angle, sin angle, angular velocity)."),
+          ("actor", "The actor proposes a torque pi(s) in [-2, 2]."),
+          ("noise", "Gaussian exploration noise is added: deterministic policies need it to explore."),
+          ("env", "env.step(a) swings the pendulum for 0.05 s and returns the reward."),
+          ("buf", "The transition (s, a, r, s') goes into the replay buffer; a random batch of 128 comes out."),
+          ("actor_t", "The target actor pi' (a slow copy) picks the next action a' for each s'."),
+          ("smooth", "TD3: clipped noise is added to a', so the critic's target is smooth around it."),
+          ("critics_t", "The target critics score (s', a'); TD3 takes the smaller of the two."),
+          ("target", "y = r + gamma * min(Q1', Q2')(s', a'): the TD target."),
+          ("critics", "Both critics regress Q(s, a) onto y (mean squared error), every step."),
+          ("delay", "TD3: only every 2nd step does the actor ascend Q1(s, pi(s))."),
+          ("soft", "Then every target network moves a little: theta' <- 0.005 theta + 0.995 theta'.")]
+
+
 def nodes(ddpg: bool) -> list:
     return [(k, DDPG_LABELS.get(k, label) if ddpg else label) for k, label in NODES]
 
@@ -58,7 +72,13 @@ def tab() -> None:
     st.subheader("The algorithm, and the DDPG switch")
     algo = st.segmented_control("Algorithm", ["TD3", "DDPG"], default="TD3", key="td3_algo") or "TD3"
     ddpg = algo == "DDPG"
-    present.graphviz(rc.diagram(nodes(ddpg), EDGES, set(), TD3_ONLY if ddpg else set()))
+    phase = st.select_slider("Part of the update", list(range(len(PHASES))), 0, key="td3_phase",
+                             format_func=lambda i: f"{i + 1}. {PHASES[i][0]}")
+    part, text = PHASES[phase]
+    present.graphviz(rc.diagram(nodes(ddpg), EDGES, {part}, TD3_ONLY if ddpg else set()))
+    if ddpg and part in TD3_ONLY:
+        text = "DDPG has no such step: " + text
+    st.markdown(f"**{phase + 1}.** {text}")
     st.markdown(WHAT_TD3_ADDS)
     hist = rc.shipped_history(recipe.TD3_NAME)
     st.subheader("How the shipped agent learned")
@@ -68,7 +88,7 @@ def tab() -> None:
         left, right = st.columns(2, gap="large")
         steps = sorted(ckpts)
         step = left.select_slider("Checkpoint (environment step)", steps, steps[-1], key="td3_ckpt")
-        seed = int(left.number_input("Episode seed", 0, 10**6, 0, key="td3_seed"))
+        seed = int(left.number_input("Episode seed", 0, 99, 0, key="td3_seed"))
         net = td3.from_state(actor.cfg, ckpts[step])
         rc.episode_player(td3.greedy_policy(net), ("td3", step), "Pendulum-v1", seed, left)
         with right:
@@ -121,7 +141,6 @@ def draw(events: list) -> None:
         st.success(f"Done: the best actor scored {done.best:.0f} in its greedy evaluation.", icon=":material/check_circle:")
         left, right = st.columns(2, gap="large")
         digest = hashlib.sha1(b"".join(v.tobytes() for v in done.checkpoint.values())).hexdigest()[:16]
-        if left.button("Render an episode of your best actor", key="td3_render_own"):
-            rc.episode_player(td3.greedy_policy(actor), ("td3-own", digest), "Pendulum-v1", 0, left)
+        rc.episode_player(td3.greedy_policy(actor), ("td3-own", digest), "Pendulum-v1", 0, left)
         with right:
             policy_map(actor, "your best actor")
