@@ -28,7 +28,6 @@ def available() -> bool:
 
 @st.cache_resource(show_spinner="Loading SmolLM2-135M (the first start converts its GGUF file, ~40 s) ...")
 def decoder() -> ra.RealLM:
-    torch.set_num_threads(1)
     return ra.load_decoder()
 
 
