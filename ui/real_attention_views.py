@@ -51,7 +51,8 @@ def attention_tab() -> None:
     left, right = st.columns([2, 3])
     with left:
         st.markdown(f"**Head view**, layer {layer}: each line joins a token (left) to a token it attends to "
-                    "(right); stronger weight, stronger line. Hover a head in the legend to isolate it (double-click for all again), hover a token on the left to see only its lines.")
+                    "(right); stronger weight, stronger line. Hover a head in the legend to isolate it "
+                    "(double-click: all again), hover a token on the left to see only its lines.")
         heads = st.multiselect("Heads", range(1, lm.n_heads + 1), default=list(range(1, lm.n_heads + 1)),
                                key=f"ra_heads_{which}")
         st.vega_lite_chart(rc.head_view(w[layer - 1], a.tokens, [h - 1 for h in heads]), width="content")
@@ -84,8 +85,8 @@ def drill_down(lm: ra.RealLM, a: ra.Attn, layer: int, head: int) -> None:
     tc.draw(_matrix(("probs",) + key, probs, tuple(a.tokens), rows=("softmax", "output_attentions"),
                     row_title="", col_title="key", domain=[0, 1], row_sums=True, cell=cell, text_min_cell=30))
     err = float((d.weights - d.model).abs().max())
-    kv = f"; key/value head {d.kv + 1} (shared by query heads {', '.join(str(h + 1) for h in ra.kv_groups(lm)[d.kv])})" \
-        if lm.n_kv_heads < lm.n_heads else ""
+    shared = ", ".join(str(h + 1) for h in ra.kv_groups(lm)[d.kv])
+    kv = f"; key/value head {d.kv + 1} (shared by query heads {shared})" if lm.n_kv_heads < lm.n_heads else ""
     st.caption(f"Recomputed softmax row vs the model's own: max difference {err:.1e}{kv}.")
 
 
@@ -106,10 +107,10 @@ def compare_tab() -> None:
                 a = rm.analyse(which, text)
                 if a is None:
                     continue
+                name = "SmolLM2 (causal)" if which == "decoder" else "MiniLM (bidirectional)"
                 tc.draw(_matrix((which, text, layer, head), a.weights[layer - 1, head - 1].numpy(), tuple(a.tokens),
-                                title=f"Text {label}, {'SmolLM2 (causal)' if which == 'decoder' else 'MiniLM (bidirectional)'}: "
-                                      f"layer {layer}, head {head}", cell=tc.cell_size(len(a.tokens), 360, 5, 24),
-                                text_min_cell=99))
+                                title=f"Text {label}, {name}: layer {layer}, head {head}",
+                                cell=tc.cell_size(len(a.tokens), 360, 5, 24), text_min_cell=99))
 
 
 def next_token_tab() -> None:
