@@ -22,6 +22,12 @@ def _matrix(key: tuple, _w: np.ndarray, tokens: tuple, rows: tuple | None = None
     return tc.matrix(_w, list(rows) if rows else tc.labels(tokens), tc.labels(tokens), **kw)
 
 
+def _masked(w: np.ndarray, causal: bool) -> np.ndarray:
+    """The causal mask drawn as such: blocked cells (weight exactly 0, checked in the tests) become -inf,
+    which the heatmap paints gray and labels "−∞ (masked)"."""
+    return np.where(np.triu(np.ones(w.shape, bool), 1), -np.inf, w) if causal else w
+
+
 def _pick(key: str, which: str) -> None:
     chosen = (st.session_state.get(key) or {}).get("selection", {}).get("pick")
     if chosen:
@@ -62,7 +68,7 @@ def attention_tab() -> None:
         key = f"ra_mv_{which}"
         st.vega_lite_chart(_model_view(which, text, w), width="content", on_select=lambda: _pick(key, which),
                            key=key, selection_mode="pick")
-    big = w[layer - 1, head - 1]
+    big = _masked(w[layer - 1, head - 1], lm.causal)
     tc.draw(_matrix((which, text, layer, head), big, tuple(a.tokens), row_sums=True,
                     title=f"Layer {layer}, head {head}: query (row) attends to key (column)",
                     cell=tc.cell_size(len(a.tokens), 520, 8, 30), text_min_cell=26))
@@ -108,7 +114,8 @@ def compare_tab() -> None:
                 if a is None:
                     continue
                 name = "SmolLM2 (causal)" if which == "decoder" else "MiniLM (bidirectional)"
-                tc.draw(_matrix((which, text, layer, head), a.weights[layer - 1, head - 1].numpy(), tuple(a.tokens),
+                w = _masked(a.weights[layer - 1, head - 1].numpy(), which == "decoder")
+                tc.draw(_matrix((which, text, layer, head), w, tuple(a.tokens),
                                 title=f"Text {label}, {name}: layer {layer}, head {head}",
                                 cell=tc.cell_size(len(a.tokens), 360, 5, 24), text_min_cell=99))
 
