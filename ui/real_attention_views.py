@@ -98,8 +98,8 @@ def drill_down(lm: ra.RealLM, a: ra.Attn, layer: int, head: int) -> None:
 
 def compare_tab() -> None:
     st.markdown("The same text through the **decoder** (each token sees only itself and earlier tokens: the "
-                "upper triangle is empty) and the **encoder** (every token sees every token). A second text "
-                "lets you compare two inputs.")
+                "upper triangle is empty, gray = masked) and the **encoder** (every token sees every token). "
+                "A second text lets you compare two inputs.")
     texts = [rm.text_input("Text A", "ra_text", rm.DEFAULT_A), rm.text_input("Text B", "ra_text_b", rm.DEFAULT_B)]
     c1, c2, c3, c4 = st.columns(4)
     ld = c1.number_input("Decoder layer", 1, 30, value=6, key="ra_cmp_ld")
