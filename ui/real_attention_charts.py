@@ -13,6 +13,7 @@ from PIL import Image
 from ui.transformer_charts import FIT_X, PAD
 
 SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
+HEAD_EVENTS = "pointerover[event.item && event.item.datum && event.item.datum.head]"  # lines only, not tokens
 HEAD_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
                "#bcbd22", "#17becf", "#393b79", "#ad494a"]
 
@@ -46,7 +47,7 @@ def head_view(w: np.ndarray, tokens: list[str], heads: list[int], min_weight: fl
         "layer": [
             {"data": {"name": "lines"}, "mark": {"type": "rule", "strokeWidth": 2},
              "params": [{"name": "hd", "select": {"type": "point", "fields": ["head"], "clear": "dblclick",
-                                                  "on": "pointerover[event.item && event.item.datum && event.item.datum.head]"}, "bind": {"legend": "pointerover"}}],
+                                                  "on": HEAD_EVENTS}, "bind": {"legend": "pointerover"}}],
              "encoding": {"x": {"field": "x", **x}, "x2": {"field": "x2"}, "y": {"field": "query", **y},
                           "y2": {"field": "key"}, "color": color,
                           "opacity": {"condition": {"test": both, "field": "weight", "type": "quantitative",
@@ -90,7 +91,8 @@ def model_view(w: np.ndarray, tile: int = 32) -> dict:
                      "y": {"field": "layer", "type": "ordinal"},
                      "tooltip": [{"field": "layer"}, {"field": "head"}]},
         "layer": [{"mark": {"type": "rect", "fill": "white", "stroke": "#e4572e", "cursor": "pointer"},
-                   "params": [{"name": "pick", "select": {"type": "point", "fields": ["layer", "head"], "on": "click"}}],
+                   "params": [{"name": "pick",
+                               "select": {"type": "point", "fields": ["layer", "head"], "on": "click"}}],
                    "encoding": {"strokeWidth": {"condition": {"param": "pick", "empty": False, "value": 3},
                                                 "value": 0}}},
                   {"mark": {"type": "image", "width": tile, "height": tile, "cursor": "pointer", "align": "center",

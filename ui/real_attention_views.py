@@ -22,6 +22,12 @@ def _matrix(key: tuple, _w: np.ndarray, tokens: tuple, rows: tuple | None = None
     return tc.matrix(_w, list(rows) if rows else tc.labels(tokens), tc.labels(tokens), **kw)
 
 
+def _masked(w: np.ndarray, causal: bool) -> np.ndarray:
+    """The causal mask drawn as such: blocked cells (weight exactly 0, checked in the tests) become -inf,
+    which the heatmap paints gray and labels "−∞ (masked)"."""
+    return np.where(np.triu(np.ones(w.shape, bool), 1), -np.inf, w) if causal else w
+
+
 def _pick(key: str, which: str) -> None:
     chosen = (st.session_state.get(key) or {}).get("selection", {}).get("pick")
     if chosen:
@@ -51,7 +57,8 @@ def attention_tab() -> None:
     left, right = st.columns([2, 3])
     with left:
         st.markdown(f"**Head view**, layer {layer}: each line joins a token (left) to a token it attends to "
-                    "(right); stronger weight, stronger line. Hover a head in the legend to isolate it (double-click for all again), hover a token on the left to see only its lines.")
+                    "(right); stronger weight, stronger line. Hover a head in the legend to isolate it "
+                    "(double-click: all again), hover a token on the left to see only its lines.")
         heads = st.multiselect("Heads", range(1, lm.n_heads + 1), default=list(range(1, lm.n_heads + 1)),
                                key=f"ra_heads_{which}")
         st.vega_lite_chart(rc.head_view(w[layer - 1], a.tokens, [h - 1 for h in heads]), width="content")
@@ -61,7 +68,7 @@ def attention_tab() -> None:
         key = f"ra_mv_{which}"
         st.vega_lite_chart(_model_view(which, text, w), width="content", on_select=lambda: _pick(key, which),
                            key=key, selection_mode="pick")
-    big = w[layer - 1, head - 1]
+    big = _masked(w[layer - 1, head - 1], lm.causal)
     tc.draw(_matrix((which, text, layer, head), big, tuple(a.tokens), row_sums=True,
                     title=f"Layer {layer}, head {head}: query (row) attends to key (column)",
                     cell=tc.cell_size(len(a.tokens), 520, 8, 30), text_min_cell=26))
@@ -84,15 +91,15 @@ def drill_down(lm: ra.RealLM, a: ra.Attn, layer: int, head: int) -> None:
     tc.draw(_matrix(("probs",) + key, probs, tuple(a.tokens), rows=("softmax", "output_attentions"),
                     row_title="", col_title="key", domain=[0, 1], row_sums=True, cell=cell, text_min_cell=30))
     err = float((d.weights - d.model).abs().max())
-    kv = f"; key/value head {d.kv + 1} (shared by query heads {', '.join(str(h + 1) for h in ra.kv_groups(lm)[d.kv])})" \
-        if lm.n_kv_heads < lm.n_heads else ""
+    shared = ", ".join(str(h + 1) for h in ra.kv_groups(lm)[d.kv])
+    kv = f"; key/value head {d.kv + 1} (shared by query heads {shared})" if lm.n_kv_heads < lm.n_heads else ""
     st.caption(f"Recomputed softmax row vs the model's own: max difference {err:.1e}{kv}.")
 
 
 def compare_tab() -> None:
     st.markdown("The same text through the **decoder** (each token sees only itself and earlier tokens: the "
-                "upper triangle is empty) and the **encoder** (every token sees every token). A second text "
-                "lets you compare two inputs.")
+                "upper triangle is empty, gray = masked) and the **encoder** (every token sees every token). "
+                "A second text lets you compare two inputs.")
     texts = [rm.text_input("Text A", "ra_text", rm.DEFAULT_A), rm.text_input("Text B", "ra_text_b", rm.DEFAULT_B)]
     c1, c2, c3, c4 = st.columns(4)
     ld = c1.number_input("Decoder layer", 1, 30, value=6, key="ra_cmp_ld")
@@ -106,10 +113,11 @@ def compare_tab() -> None:
                 a = rm.analyse(which, text)
                 if a is None:
                     continue
-                tc.draw(_matrix((which, text, layer, head), a.weights[layer - 1, head - 1].numpy(), tuple(a.tokens),
-                                title=f"Text {label}, {'SmolLM2 (causal)' if which == 'decoder' else 'MiniLM (bidirectional)'}: "
-                                      f"layer {layer}, head {head}", cell=tc.cell_size(len(a.tokens), 360, 5, 24),
-                                text_min_cell=99))
+                name = "SmolLM2 (causal)" if which == "decoder" else "MiniLM (bidirectional)"
+                w = _masked(a.weights[layer - 1, head - 1].numpy(), which == "decoder")
+                tc.draw(_matrix((which, text, layer, head), w, tuple(a.tokens),
+                                title=f"Text {label}, {name}: layer {layer}, head {head}",
+                                cell=tc.cell_size(len(a.tokens), 360, 5, 24), text_min_cell=99))
 
 
 def next_token_tab() -> None:
