@@ -97,6 +97,10 @@ def test_sampling_job_produces_frames_in_apptest():
     at.switch_page(PAGE)
     ok(at.run())
     tab(at, "2.")
+    metrics = {m.label: m.value for m in at.metric}  # "How good is this generator?" for the model on screen
+    ev = json.loads((ROOT / "assets" / "diffusion_unet.json").read_text())["evaluation"]
+    assert metrics["Accuracy, second judge"] == f"{100 * ev['accuracy_judge2']:.1f}%"
+    assert metrics["Diversity"] == f"{ev['diversity']:.2f}"
     at.slider(key="diff_n").set_value(2)
     at.slider(key="diff_steps").set_value(10)
     at.button(key="diff_start").click()
