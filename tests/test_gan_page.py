@@ -64,7 +64,7 @@ def test_page_renders_both_tabs_with_code():
     ev = json.loads((ROOT / "assets" / "gan_generator.json").read_text())["evaluation"]
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Confident, second judge"] == f"{100 * ev['confident_judge2']:.1f}%"  # the card's numbers
-    assert metrics["FD (floor)"] == f"{ev['fd']:.1f} ({ev['fd_floor']:.1f})"
+    assert metrics[f"FD (floor {ev['fd_floor']:.1f})"] == f"{ev['fd']:.1f}"
     assert any("How good is this generator?" in m.value for m in at.markdown)
     assert not at.error
 
