@@ -154,7 +154,7 @@ def run_generators(args) -> dict:
         images, requested = generate(name, args.samples, guidance, args.steps, device)
         ev = {"judges": judges, **fields(ctx.evaluate(images, requested), conditional),
               "fd_floor": floor, "fd_features": f"{NAME} penultimate 256-d features, against the 10,000 MNIST test digits",
-              "seed": SEED if conditional else "gan JUDGE_SEED"}
+              "seed": SEED if conditional or args.samples != 1000 else "gan JUDGE_SEED (the card's score batch)"}
         if conditional:
             ev["sampler"] = f"DDIM {args.steps} steps, eta 0, guidance {guidance}"
             sweep, main = [], ctx.evaluate(images, requested)
