@@ -33,8 +33,8 @@ def _score(c: dict) -> str:
 
 st.caption(f"Pixel U-Net: {pixel_card['parameters']:,} parameters, {int(run_total(pixel_card, 'steps')):,} training steps; "
            f"{_score(pixel_card)}. Latent model: {latent_card['parameters']:,} parameters, {int(run_total(latent_card, 'steps')):,} "
-           f"steps; {_score(latent_card)}. Both were trained on a 2-core CPU in about an hour; the latent "
-           "model needs a stronger push from guidance to be as reliable.")
+           f"steps; {_score(latent_card)}. Both were trained on a 2-core CPU in about an hour. How good "
+           "each one really is (two judges, FD, diversity, ink) is shown under the samples.")
 
 g0 = {"pixel": default_guidance("pixel"), "latent": default_guidance("latent")}
 TABS = ["1. Forward: noise your digit", "2. Reverse: noise to digit", "3. Compare settings", "4. Latent diffusion"]

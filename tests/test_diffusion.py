@@ -163,12 +163,13 @@ def test_shipped_models_meet_their_cards(name):
 
 @pytest.mark.parametrize("name", ["diffusion_unet", "diffusion_latent"])
 def test_shipped_models_meet_the_quality_target(name):
-    """The issue's promise, as recorded by the 1,000-sample judging (100 per class, DDIM 50, default w);
-    the test above checks that the shipped weights still reproduce the card."""
+    """The issue's promise, as recorded by ``judge-generators`` (>= 30 per class, DDIM 50, default w);
+    the test above and tests/test_gen_metrics.py check that the shipped weights still reproduce the card."""
     card = _card(name)
-    assert card["judge_samples"] == 1000 and card["judge_sampler"].startswith("DDIM 50 steps")
+    assert card["judge_samples"] >= 300 and card["judge_sampler"].startswith("DDIM 50 steps")
+    assert card["judge_accuracy"] == card["evaluation"]["accuracy_cnn"]
     assert f"guidance {card['default_guidance']}" in card["judge_sampler"]
-    assert card["judge_accuracy"] >= 0.95, card["per_class"]
+    assert card["judge_accuracy"] >= 0.97, card["evaluation"]
 
 
 def test_autoencoder_reconstructs_a_font_digit():

@@ -1,6 +1,7 @@
 """The diffusion page: AppTest with its widgets driven, and a real browser that samples and sees frames."""
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -86,7 +87,8 @@ def test_compare_and_latent_tabs_render_with_extreme_sliders():
     ok(at.run())
     at.button(key="diff_lat_measure").click()
     ok(at.run())
-    assert at.session_state["diff_lat_measured"] == (5, 0, 5.0)  # the shown digit, seed and guidance
+    latent_w = json.loads((ROOT / "assets" / "diffusion_latent.json").read_text())["default_guidance"]
+    assert at.session_state["diff_lat_measured"] == (5, 0, latent_w)  # the shown digit, seed and guidance
     assert any("Sampling time, 16 digits" in str(c.proto) for c in at.get("vega_lite_chart"))
 
 
@@ -95,6 +97,10 @@ def test_sampling_job_produces_frames_in_apptest():
     at.switch_page(PAGE)
     ok(at.run())
     tab(at, "2.")
+    metrics = {m.label: m.value for m in at.metric}  # "How good is this generator?" for the model on screen
+    ev = json.loads((ROOT / "assets" / "diffusion_unet.json").read_text())["evaluation"]
+    assert metrics["Accuracy, second judge"] == f"{100 * ev['accuracy_judge2']:.1f}%"
+    assert metrics["Diversity"] == f"{ev['diversity']:.2f}"
     at.slider(key="diff_n").set_value(2)
     at.slider(key="diff_steps").set_value(10)
     at.button(key="diff_start").click()

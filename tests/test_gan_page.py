@@ -60,6 +60,12 @@ def test_page_renders_both_tabs_with_code():
     tab(at, "Digit GAN")
     assert any("(1) update D" in c.value for c in at.code)
     assert any("Confident samples" == m.label for m in at.metric), "the digit tab shows the judge's score"
+    import json
+    ev = json.loads((ROOT / "assets" / "gan_generator.json").read_text())["evaluation"]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Confident, second judge"] == f"{100 * ev['confident_judge2']:.1f}%"  # the card's numbers
+    assert metrics[f"FD (floor {ev['fd_floor']:.1f})"] == f"{ev['fd']:.1f}"
+    assert any("How good is this generator?" in m.value for m in at.markdown)
     assert not at.error
 
 

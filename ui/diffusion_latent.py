@@ -79,7 +79,7 @@ def tab(default_g: float) -> None:
     else:
         _step_view(tr, idx, stage, shown)
     st.markdown("**Pixel space vs latent space** (16 samples, DDIM 50 steps, measured on this server; "
-                "quality: the share of 1,000 samples the shipped CNN reads as the requested digit).")
+                "quality: the share of the card's samples the shipped CNN reads as the requested digit).")
     if st.button("Measure both now (a few seconds)", key="diff_lat_measure", icon=":material/timer:"):
         st.session_state["diff_lat_measured"] = (digit, shown[2], shown[3])
     if "diff_lat_measured" in st.session_state:

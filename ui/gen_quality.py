@@ -44,7 +44,7 @@ def panel(name: str, label: str) -> None:
         m = st.columns(5)
         m[0].metric(f"{key.capitalize()}, shipped CNN", _pct(ev[f"{key}_cnn"]))
         m[1].metric(f"{key.capitalize()}, second judge", _pct(ev[f"{key}_judge2"]))
-        m[2].metric("FD (floor)", f"{ev['fd']:.1f} ({ev['fd_floor']:.1f})")
+        m[2].metric(f"FD (floor {ev['fd_floor']:.1f})", f"{ev['fd']:.1f}")
         m[3].metric("Diversity", f"{ev['diversity']:.2f}")
         m[4].metric("Ink vs real", f"{100 * ev['ink_ratio']:.0f}%")
         st.markdown("\n".join(f"- {SENTENCES[k].format(n=ev['samples'], floor=ev['fd_floor'])}"
@@ -68,11 +68,11 @@ def tradeoff(name: str, label: str, where=None) -> None:
 def _tradeoff_vl(name: str, label: str, points: tuple) -> charts.VL:
     rows = [{"guidance w": w, "measure": m, "value": v} for w, acc, div in points
             for m, v in (("accuracy (shipped CNN)", acc), ("diversity (1 = real digits)", div))]
-    spec = {"title": f"{label}: guidance trades variety for accuracy ({name}, precomputed)", "height": 200,
+    spec = {"title": f"{label}: guidance w trades diversity for accuracy (precomputed)", "height": 180,
             "mark": {"type": "line", "point": True},
             "encoding": {"x": {"field": "guidance w", "type": "quantitative"},
-                         "y": {"field": "value", "type": "quantitative", "scale": {"domain": [0, 1.2]}},
-                         "color": {"field": "measure", "type": "nominal", "legend": {"orient": "bottom"}},
+                         "y": {"field": "value", "type": "quantitative", "title": "share / ratio"},
+                         "color": {"field": "measure", "type": "nominal", "title": None},
                          "tooltip": [{"field": "guidance w"}, {"field": "measure"},
                                      {"field": "value", "format": ".3f"}]}}
     return charts.VL(pd.DataFrame(rows), spec)

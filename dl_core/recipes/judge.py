@@ -77,6 +77,7 @@ def register_generators(sub) -> None:
     p.add_argument("--samples", type=int, default=1000, help="samples per model (a multiple of 10)")
     p.add_argument("--sweep-samples", dest="sweep_samples", type=int, default=200, help="per guidance scale")
     p.add_argument("--steps", type=int, default=50, help="DDIM steps")
+    p.add_argument("--sweep-steps", dest="sweep_steps", type=int, default=50, help="DDIM steps of the sweep")
     p.add_argument("--guidance", type=float, help="default guidance of the diffusion models (default: each card's)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--data", help="MNIST folder (default: $MNIST_DIR)")
@@ -153,17 +154,21 @@ def run_generators(args) -> dict:
         images, requested = generate(name, args.samples, guidance, args.steps, device)
         ev = {"judges": judges, **fields(ctx.evaluate(images, requested), conditional),
               "fd_floor": floor, "fd_features": f"{NAME} penultimate 256-d features, against the 10,000 MNIST test digits",
-              "seed": SEED if conditional else "gan JUDGE_SEED"}
+              "seed": SEED if conditional or args.samples != 1000 else "gan JUDGE_SEED (the card's score batch)"}
         if conditional:
             ev["sampler"] = f"DDIM {args.steps} steps, eta 0, guidance {guidance}"
-            sweep = []
+            sweep, main = [], ctx.evaluate(images, requested)
             for w in SWEEP:
-                imgs, req = generate(name, args.sweep_samples, w, args.steps, device)
-                rep = ctx.evaluate(imgs, req)
+                if w == guidance and args.sweep_steps == args.steps:
+                    rep = main  # the main batch is this point, with more samples
+                else:
+                    imgs, req = generate(name, args.sweep_samples, w, args.sweep_steps, device)
+                    rep = ctx.evaluate(imgs, req)
                 sweep.append({"guidance": w, "accuracy_cnn": round(rep.cnn, 4), "accuracy_judge2": round(rep.judge2, 4),
                               "diversity": round(rep.diversity, 4), "ink_ratio": round(rep.ink / rep.real_ink, 4),
                               "samples": rep.n})
             ev["guidance_sweep"] = sweep
+            ev["sweep_sampler"] = f"DDIM {args.sweep_steps} steps, eta 0, {args.sweep_samples} samples per scale"
             card.update(default_guidance=guidance, judge_accuracy=ev["accuracy_cnn"], judge_samples=args.samples,
                         judge_sampler=ev["sampler"], judge_time_s=ev.get("time_s"))
             card.pop("per_class", None)
