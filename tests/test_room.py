@@ -93,7 +93,8 @@ def metric(pg: Page, label: str):
 
 
 def slider(pg: Page, key: str):
-    return pg.locator(f".st-key-{key} [role=slider]")
+    """The slider's range input: its value is the slider's value, keys move it."""
+    return pg.locator(f".st-key-{key} input[type=range]").first
 
 
 def open_tab(pg: Page, name: str) -> None:
@@ -105,15 +106,23 @@ def open_tab(pg: Page, name: str) -> None:
 def nudge(pg: Page, key: str, press: str) -> None:
     """Move a slider by keyboard (ArrowRight, Home, ...)."""
     thumb = slider(pg, key)
-    before = thumb.get_attribute("aria-valuenow")
+    before = thumb.input_value()
     thumb.focus()
     thumb.press(press)
-    expect(thumb).not_to_have_attribute("aria-valuenow", before, timeout=T)
+    expect(thumb).not_to_have_value(before, timeout=T)
+
+
+# What shows a session's results and progress: metrics, progress bars, captions, messages, tables, images,
+# and the values of its inputs and sliders (widget decorations and lazily filled data grids left out)
+_SHOWN = ("[data-testid=stMetric], [data-testid=stProgress], [data-testid=stCaptionContainer], [data-testid=stAlert], "
+          "[data-testid=stTable], [data-testid=stImage] img, input, button")
+_TEXT = f"""() => [...document.querySelectorAll('[data-testid=stMain] :is({_SHOWN})')].map(e => e.tagName === 'INPUT' ? 'input=' + e.value : e.tagName === 'IMG' ? 'img'
+    : e.tagName === 'BUTTON' ? 'button=' + e.textContent + (e.disabled ? ' (disabled)' : '') : e.textContent).join('|')"""
 
 
 def main_text(pg: Page) -> str:
     pg.wait_for_selector(IDLE, timeout=T)
-    return pg.locator("[data-testid=stMain]").text_content()  # what to_have_text compares
+    return pg.evaluate(_TEXT)
 
 
 def rounds(a: Page, b: Page, one_round) -> None:
@@ -123,8 +132,13 @@ def rounds(a: Page, b: Page, one_round) -> None:
         before = main_text(other)
         one_round(me, other, n)
         # polled, so that a redraw in flight (the same content) cannot fail it; a real change stays
-        expect(other.locator("[data-testid=stMain]"), "a click in one session changed another session's page"
-               ).to_have_text(before, timeout=20_000)
+        try:
+            other.wait_for_function(f"before => ({_TEXT})() === before", arg=before, timeout=20_000)
+        except Exception:
+            after = main_text(other)
+            k = next((i for i, (x, y) in enumerate(zip(before, after)) if x != y), min(len(before), len(after)))
+            pytest.fail(f"a click in one session changed another session's page: ...{before[max(0, k - 80):k + 80]!r} "
+                        f"became ...{after[max(0, k - 80):k + 80]!r}")
 
 
 # --- GAN ---------------------------------------------------------------------------------------------
@@ -235,14 +249,14 @@ def test_basics_buttons(room):
         done = slider(pg, "basics_back_k")
         table = pg.locator("[data-testid=stTable]").filter(has_text="backward() #1").locator("tbody tr")
         click(pg, "basics_btn_back_reset")
-        expect(done).to_have_attribute("aria-valuenow", "0", timeout=T)
+        expect(done).to_have_value("0", timeout=T)
         click(pg, "basics_btn_back_next")
-        expect(done).to_have_attribute("aria-valuenow", "1", timeout=T)
+        expect(done).to_have_value("1", timeout=T)
         click(pg, "basics_btn_back_all")
-        expect(done).to_have_attribute("aria-valuenow", done.get_attribute("aria-valuemax"), timeout=T)
-        expect(done).not_to_have_attribute("aria-valuenow", "1")
+        expect(done).to_have_value(done.get_attribute("max"), timeout=T)
+        expect(done).not_to_have_value("1")
         click(pg, "basics_btn_back_reset")
-        expect(done).to_have_attribute("aria-valuenow", "0", timeout=T)
+        expect(done).to_have_value("0", timeout=T)
         rows = table.count()
         click(pg, "basics_btn_acc_more")
         expect(table).to_have_count(rows + 1, timeout=T)
@@ -282,9 +296,9 @@ def test_diffusion_buttons(room):
     def reverse_round(pg, other, n):
         guidance = slider(pg, "diff_guidance")
         pg.locator(".st-key-diff_model").get_by_text("Latent").click()  # the model switch resets the guidance
-        expect(guidance).to_have_attribute("aria-valuenow", f"{g_latent:g}", timeout=T)
+        expect(guidance).to_have_value(f"{g_latent:g}", timeout=T)
         pg.locator(".st-key-diff_model").get_by_text("Pixel U-Net").click()
-        expect(guidance).to_have_attribute("aria-valuenow", f"{g_pixel:g}", timeout=T)
+        expect(guidance).to_have_value(f"{g_pixel:g}", timeout=T)
         if n < 3:  # each session once
             pg.locator(".st-key-diff_method").get_by_text("DDPM (1000)").click()  # long enough to stop it
             nudge(pg, "diff_n", "Home")  # one sample
@@ -308,7 +322,7 @@ def test_diffusion_buttons(room):
 
     def compare_round(pg, other, n):
         nudge(pg, "diff_cmp_ga", "ArrowRight")
-        w = slider(pg, "diff_cmp_ga").get_attribute("aria-valuenow")
+        w = slider(pg, "diff_cmp_ga").input_value()
         changed = pg.get_by_text(re.compile("^Settings changed: press Sample both"))
         expect(changed).to_be_visible(timeout=T)
         click(pg, "diff_cmp_go")
@@ -327,7 +341,7 @@ def test_diffusion_buttons(room):
         expect(changed).to_be_visible(timeout=T)
         click(pg, "diff_lat_go")
         expect(changed).to_have_count(0, timeout=T)
-        g = float(slider(pg, "diff_lat_guidance").get_attribute("aria-valuenow"))
+        g = float(slider(pg, "diff_lat_guidance").input_value())
         click(pg, "diff_lat_measure")
         chart = pg.locator("[data-testid=stVegaLiteChart]").filter(has_text=f"w = {g:g})")
         expect(chart).to_have_count(1, timeout=T)
