@@ -20,6 +20,7 @@ import urllib.request
 import pytest
 from conftest import ROOT, free_port
 from playwright.sync_api import Page, expect
+from test_browser import settle
 
 IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
 T = 90_000  # ms: generous, the machine running the tests may be busy
@@ -97,6 +98,13 @@ def slider(pg: Page, key: str):
     return pg.locator(f".st-key-{key} input[type=range]").first
 
 
+def quiesce(pg: Page) -> None:
+    """After a pause, one full rerun of the script (the "r" shortcut): a live tick that was in flight at the
+    click lands before it, so the page shows its final state before the other session acts."""
+    pg.locator("h1").first.click()
+    settle(pg, lambda: pg.keyboard.press("r"), timeout=T)
+
+
 def open_tab(pg: Page, name: str) -> None:
     pg.get_by_role("tab", name=name).click()
     expect(pg.get_by_role("tab", name=name)).to_have_attribute("aria-selected", "true", timeout=T)
@@ -163,6 +171,7 @@ def test_gan_lab_buttons(room):
         expect(step).not_to_have_text(before, timeout=T)  # playing advances
         click(pg, "gan2d_play")
         expect(button(pg, "gan2d_play")).to_contain_text("Play", timeout=T)
+        quiesce(pg)
 
     rounds(a, b, one_round)
 
@@ -277,6 +286,7 @@ def test_basics_buttons(room):
         click(pg, "basics_btn_pg_play")
         expect(button(pg, "basics_btn_pg_play")).to_contain_text("Play", timeout=T)
         expect(button(pg, "basics_btn_pg_play")).not_to_contain_text("Pause", timeout=T)
+        quiesce(pg)
 
     rounds(a, b, playground_round)
 
@@ -313,6 +323,7 @@ def test_diffusion_buttons(room):
         click(pg, "diff_play")
         expect(button(pg, "diff_play")).to_contain_text("Pause", timeout=T)
         expect(button(pg, "diff_play")).to_contain_text("Play", timeout=T)  # played to the last frame
+        quiesce(pg)
 
     rounds(a, b, reverse_round)
     for pg in (a, b):
