@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
 
@@ -15,10 +16,25 @@ def page(browser, app_server):
     pg.close()
 
 
-def settle(pg, ms: int = 600) -> None:
-    """Wait for the rerun that an interaction triggers to start and finish."""
-    pg.wait_for_timeout(ms)
-    pg.wait_for_selector(IDLE, timeout=60_000)
+# Count every change of the app's script state from now on (a MutationObserver sees even a run that starts
+# and ends between two polls), so "the rerun this interaction triggers has run" is a condition, not a sleep.
+_ARM = """() => {
+    const app = document.querySelector('[data-testid=stApp]');
+    if (window.__dlvObs) window.__dlvObs.disconnect();
+    window.__dlvRuns = 0;
+    window.__dlvObs = new MutationObserver(ms => { window.__dlvRuns += ms.length; });
+    window.__dlvObs.observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+}"""
+_RAN = """() => window.__dlvRuns > 0 && document.querySelector(
+    '[data-testid=stApp]').getAttribute('data-test-script-state') === 'notRunning'"""
+
+
+def settle(pg, action, timeout: int = 60_000) -> None:
+    """Do ``action()`` (an interaction that reruns the script) and wait until that rerun has started and
+    finished: no fixed sleep, however busy the machine."""
+    pg.evaluate(_ARM)
+    action()
+    pg.wait_for_function(_RAN, timeout=timeout)
 
 
 def stroke(pg, box, points) -> None:
@@ -54,34 +70,28 @@ def test_draw_a_seven_predict_clear(page):
     assert box["width"] == pytest.approx(280, abs=2)
     # The top bar of a 7 starts in the top-right corner, where 0.13.0's hover toolbar sits;
     # the stroke must register anyway.
-    stroke(page, box, [(250, 12), (60, 12)])
-    settle(page)  # let the first stroke's rerun finish, as a person lifting the pen would
-    stroke(page, box, [(250, 12), (130, 268)])
-    settle(page)
+    settle(page, lambda: stroke(page, box, [(250, 12), (60, 12)]))  # as a person lifting the pen would
+    settle(page, lambda: stroke(page, box, [(250, 12), (130, 268)]))
     text = prediction_text(page)
     assert "Prediction" in text and "7" in text.split("Prediction", 1)[1].split()[0], text
     assert page.locator("[data-testid=stException]").count() == 0
 
-    page.get_by_role("button", name="Clear").click()
-    settle(page)
+    settle(page, page.get_by_role("button", name="Clear").click)
     page.get_by_text("Draw a digit on the canvas").wait_for(timeout=30_000)
     assert page.locator("[data-testid=stMetric]").filter(has_text="Prediction").count() == 0
 
 
 def test_stroke_starting_under_the_toolbar_registers(page):
     box = canvas_box(page)
-    stroke(page, box, [(272, 4), (272, 140)])  # a vertical 1 hugging the top-right corner
-    settle(page)
+    settle(page, lambda: stroke(page, box, [(272, 4), (272, 140)]))  # a vertical 1 hugging the top-right corner
     assert "Prediction" in prediction_text(page)
 
 
 def test_bad_upload_gets_a_clear_message(page, tmp_path):
-    page.get_by_role("radio", name="Upload").click()
-    settle(page)
+    settle(page, page.get_by_role("radio", name="Upload").click)
     bogus = tmp_path / "not-an-image.png"
     bogus.write_bytes(b"this is not a picture at all" * 10)
     page.locator("input[type=file]").set_input_files(str(bogus))
-    settle(page, 1500)
     page.get_by_text("That upload cannot be used").wait_for(timeout=30_000)
     assert page.locator("[data-testid=stException]").count() == 0
 
@@ -90,8 +100,9 @@ def test_training_runs_live_and_stops(page, mnist_dir):
     page.get_by_role("tab", name="Train it yourself").click()
     # the default CNN takes over a minute per epoch here: slow enough to watch, then stop
     page.locator("[data-testid=stSelectbox]").filter(has_text="Model").first.click()
-    page.get_by_role("option", name="Default CNN").click()
-    settle(page)
+    page.get_by_role("option", name="Default CNN").click()  # may be the selected one already: no rerun then
+    expect(page.get_by_role("combobox", name="Model")).to_have_value("Default CNN", timeout=30_000)
+    page.wait_for_selector(IDLE, timeout=60_000)
     page.get_by_role("button", name="Start training").click()
     # the progress line is refreshed by a fragment while the rest of the page stays idle
     progress = page.get_by_text("Epoch 1, batch")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from playwright.sync_api import expect
+
 IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
 
 
@@ -15,18 +17,18 @@ def test_browser_type_a_sequence_and_see_the_gate_heatmaps(browser, app_server):
         box = pg.get_by_label(re.compile("^Your sequence"))
         box.fill("(a(b(c)d)e)((")
         box.press("Enter")
-        pg.wait_for_timeout(800)
-        pg.wait_for_selector(IDLE, timeout=60_000)
+        # conditions, never a fixed sleep: the new input's result is on the page once this holds
         metric = pg.locator("[data-testid=stMetric]").filter(has_text="Depth after the last character").first
-        assert "2 (true 2)" in metric.inner_text()
+        expect(metric).to_contain_text("2 (true 2)", timeout=60_000)
+        pg.wait_for_selector(IDLE, timeout=60_000)
         charts = pg.locator("[data-testid=stVegaLiteChart]")
         for title in ("input gate i", "forget gate f", "candidate g", "output gate o", "cell state c", "hidden state h"):
-            chart = charts.filter(has_text=title)
-            assert chart.count() == 1, title
+            expect(charts.filter(has_text=title), title).to_have_count(1, timeout=30_000)
         heatmap = charts.filter(has_text="input gate i").first
         heatmap.scroll_into_view_if_needed()
         cells = heatmap.locator("g.mark-rect.layer_0_marks path, g.mark-rect path")
-        assert cells.count() >= len("(a(b(c)d)e)((") * 32, "one rectangle per step and unit"
+        # one rectangle per step and unit: wait until the last one of the new input is drawn
+        expect(cells.nth(len("(a(b(c)d)e)((") * 32 - 1)).to_be_attached(timeout=30_000)
         svg = heatmap.locator("svg.marks").first
         box = svg.bounding_box()
         assert box["width"] > 300 and box["height"] > 200

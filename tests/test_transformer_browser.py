@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 from test_browser import IDLE, settle
 
 SENTENCE = "the quick brown fox jumps over the lazy dog"
@@ -38,11 +39,12 @@ def test_type_a_sentence_then_the_causal_mask_empties_the_upper_triangle(page):
     box = page.get_by_role("textbox", name="Sentence", exact=True)
     box.fill(SENTENCE)
     box.press("Enter")
-    settle(page)
+    # the typed sentence is on the page once its tokens label the heatmaps (a condition, not a sleep)
+    expect(page.locator("[data-testid=stVegaLiteChart]").filter(has_text="fox").first).to_be_visible(timeout=60_000)
+    page.wait_for_selector(IDLE, timeout=60_000)
     before, _ = above_diagonal(page)
     assert before > 0, "with no mask, tokens attend to later tokens"
-    page.get_by_role("radio", name="causal", exact=True).click()  # the segmented control's option
-    settle(page)
+    settle(page, page.get_by_role("radio", name="causal", exact=True).click)  # the segmented control's option
     after, text = above_diagonal(page)
     assert after == 0, text
     assert "upper triangle is empty" in text
@@ -56,23 +58,24 @@ def test_type_a_sentence_then_the_causal_mask_empties_the_upper_triangle(page):
 
 
 def test_trained_model_tab_reverses_typed_digits_and_a_click_enlarges_a_head(page):
-    from playwright.sync_api import expect
-
-    page.get_by_role("tab", name="Trained model: all heads").click()
-    settle(page)
+    settle(page, page.get_by_role("tab", name="Trained model: all heads").click)
     box = page.get_by_role("textbox", name="Digits to reverse")
     box.fill("1234567")
     box.press("Enter")
-    settle(page)
-    page.get_by_text("7654321").first.wait_for(timeout=30_000)
+    page.get_by_text("7654321").first.wait_for(timeout=60_000)
+    page.wait_for_selector(IDLE, timeout=60_000)
     # click head 3 of layer 1 in the cross-attention grid (4 heads across, 2 layers down): it gets enlarged
     assert page.get_by_role("combobox", name="Layer").input_value() == "2", "the default is layer 2"
     grid = page.locator("[data-testid=stVegaLiteChart]").nth(2)
     grid.scroll_into_view_if_needed()
-    page.wait_for_timeout(500)
+    # the grid is drawn (its last head's cells exist) and stands still before we aim at it
+    expect(grid.locator("svg.marks")).to_have_count(1, timeout=30_000)
+    page.wait_for_function("""e => new Promise(r => { const a = e.getBoundingClientRect();
+        requestAnimationFrame(() => requestAnimationFrame(() => { const b = e.getBoundingClientRect();
+        r(a.top === b.top && a.height === b.height && a.height > 0); })); })""", arg=grid.element_handle(), timeout=30_000)
     box = grid.bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.62, box["y"] + box["height"] * 0.35)
     expect(page.get_by_role("combobox", name="Layer")).to_have_value("1", timeout=30_000)
     expect(page.get_by_role("combobox", name="Head")).to_have_value("3", timeout=30_000)
-    settle(page)
+    page.wait_for_selector(IDLE, timeout=60_000)
     assert page.locator("[data-testid=stException]").count() == 0

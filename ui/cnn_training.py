@@ -9,7 +9,7 @@ import streamlit as st
 from dl_core import cnn
 from dl_core.cnn_train import BatchEvent, EpochEvent, TrainConfig, train_steps
 from ui import charts, jobs
-from ui.common import device
+from ui.common import device, set_state
 from ui.models import mnist
 
 MAX_EPOCHS = 5
@@ -78,8 +78,9 @@ def tab() -> None:
     model_cfg, cfg = controls()
     job: jobs.Job | None = st.session_state.get(JOB_KEY)
     running = job is not None and job.running
-    b1, b2, _ = st.columns([1, 1, 4])
-    if b1.button("Start training", key="cnn_train_start", type="primary", disabled=running):
+    # Callbacks (not ``if st.button(...)``): they run before this script, so the buttons below are drawn
+    # knowing about the click (Start greyed out while the job runs, Stop live), in this very run.
+    if st.session_state.pop("cnn_train_requested", False) and not running:
         train, test = mnist(True), mnist(False)
         if train is not None and test is not None:
             job, reason = jobs.registry().start(jobs.session_id(), "cnn", _run(model_cfg, cfg, train, test, device()))
@@ -89,8 +90,10 @@ def tab() -> None:
                 st.session_state[JOB_KEY] = job
                 st.session_state["cnn_train_label"] = f"{model_cfg.arch} CNN, {cfg.epochs} epoch(s), {cfg.optimizer} lr {cfg.lr}"
                 running = True
-    if b2.button("Stop", key="cnn_train_stop", disabled=not running):
-        job.stop()
+    b1, b2, _ = st.columns([1, 1, 4])
+    b1.button("Start training", key="cnn_train_start", type="primary", disabled=running, on_click=set_state,
+              args=("cnn_train_requested",))
+    b2.button("Stop", key="cnn_train_stop", disabled=not running, on_click=jobs.stop, args=(JOB_KEY,))
     _progress_view(running)
 
 
