@@ -5,7 +5,7 @@ At every page and tab it fails on:
 * an exception box, a page error, a console warning or error (Vega's included);
 * a Vega chart that draws nothing: no mark item from data, a plot area squeezed to (almost) nothing, or a
   scale with a non-finite domain;
-* a chart text cut short ("..." at the end of a title, axis title or label);
+* a chart text cut short ("..." at the end of a title, axis title or label) or drawn outside its SVG;
 * two visible charts, metrics or images whose boxes overlap (a chart spilling out of its column onto
   its neighbour, a legend under a metric).
 
@@ -23,7 +23,8 @@ perfect one. Those two empty-data messages are therefore not failures by themsel
 of every chart is checked instead (a scale that is still empty or infinite, no marks, a flat plot).
 
 Pages with inputs that change the layout get extra states (SETUPS): the encoder-decoder page is also
-swept with the 16-digit example, with each model.
+swept with the 16-digit example, with each model; the CNN page with a font digit (its analysis tabs need
+an input).
 """
 from __future__ import annotations
 
@@ -130,8 +131,15 @@ CHECK_JS = r"""() => {
       if (r.length === 2 && r.every(Number.isFinite) && Math.abs(r[1] - r[0]) < 10)
         problems.push(`${label}: scale "${s}" spans ${Math.round(Math.abs(r[1] - r[0]))} px (plot squeezed flat)`);
     }
+    const frame = drawn.getBoundingClientRect();
     for (const t of e.querySelectorAll('svg text')) {
+      if (!t.textContent || t.closest('[opacity="0"]') || !t.checkVisibility({opacityProperty: true})) continue;
       if (t.textContent.endsWith('\u2026')) problems.push(`${label}: text cut: "${t.textContent}"`);
+      const b = t.getBoundingClientRect();  // drawn outside the svg = clipped away
+      const out = 5;  // px: a text box is taller and wider than its glyphs
+      if (b.width > 0 && (b.top < frame.top - out || b.bottom > frame.bottom + out || b.left < frame.left - out || b.right > frame.right + out))
+        problems.push(`${label}: text "${t.textContent.slice(0, 40)}" sticks out of the chart (cut): ` +
+                      `text ${[b.left, b.top, b.right, b.bottom].map(Math.round)}, chart ${[frame.left, frame.top, frame.right, frame.bottom].map(Math.round)}`);
     }
   }
   for (const m of main.querySelectorAll('[data-testid=stMetric]')) if (m.checkVisibility()) boxes.push({label: name(m, 'metric'), ...rect(m)});
@@ -225,8 +233,15 @@ def _seq2seq_other_model(page, timeout_ms: int) -> None:
     _settle(page, timeout_ms)
 
 
+def _cnn_font_digit(page, timeout_ms: int) -> None:
+    page.locator("[data-testid=stMain] [data-testid=stButtonGroup] button").filter(has_text="Font digit").first.click()
+    page.locator("[data-testid=stMain] [data-testid=stMetric]").filter(has_text="Prediction").wait_for(timeout=timeout_ms)
+    _settle(page, timeout_ms)
+
+
 # extra states of a page (by URL path), applied one after the other; each is swept with the tabs below the top level
 SETUPS = {
+    "cnn": [("a font digit", _cnn_font_digit)],
     "seq2seq": [("16 digits", _seq2seq_long), ("16 digits, the other model", _seq2seq_other_model)],
 }
 
