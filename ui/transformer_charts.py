@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from ui.charts import with_wrapped_title
+
 MASKED = "−∞ (masked)"
 
 
@@ -18,7 +20,7 @@ FIT_X = {"type": "fit-x", "contains": "padding"}  # stretch to the column width,
 def draw(spec: dict, **kw) -> None:
     """Heatmaps keep their natural size (square cells); bar charts stretch across the column."""
     stretch = spec.get("autosize") == FIT_X
-    st.vega_lite_chart(spec, width="stretch" if stretch else "content", **kw)
+    st.vega_lite_chart(with_wrapped_title(spec), width="stretch" if stretch else "content", **kw)
 
 
 DATA = alt.NamedData(name="table")  # every chart reads one named dataset, attached by spec()
