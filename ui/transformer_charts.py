@@ -75,7 +75,9 @@ def matrix(mat: np.ndarray, rows: list[str], cols: list[str], title: str = "", s
         scale = {"domain": list(domain), "range": ["#ffffff", "#444444"]}
     else:
         scale = {"scheme": scheme, **({"domain": list(domain)} if domain else {})}
-    legend = None if scheme == "greys" else {"title": None, "gradientLength": max(60, min(200, cell * r))}
+    # the legend goes under the matrix: on its right it made side-by-side heatmaps spill into the next column
+    legend = None if scheme == "greys" else {"title": None, "orient": "bottom", "direction": "horizontal",
+                                             "gradientLength": max(60, min(200, cell * len(col_order)))}
     valid, invalid = {"filter": "isValid(datum.value)"}, {"filter": "!isValid(datum.value)"}
     layers = [{"mark": {"type": "rect"}, "transform": [valid],
                "encoding": {"color": {"field": "value", "type": "quantitative", "scale": scale, "legend": legend}}}]
