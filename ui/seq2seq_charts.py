@@ -76,14 +76,16 @@ def topk_vl(probs: np.ndarray, itos: tuple, chosen: int, k: int = 5) -> VL:
     return VL(df, _TOPK_SPEC)
 
 
+_LENGTH_LEGEND = {"orient": "bottom", "title": None, "labelLimit": 400, "direction": "vertical"}  # fits a phone
 _LENGTH_SPEC = {
     "height": 280, "mark": {"type": "line", "point": True},
     "encoding": {
         "x": {"field": "input length", "type": "quantitative", "scale": {"zero": False},
               "axis": {"format": "d", "tickMinStep": 1}},
         "y": {"field": "exact match", "type": "quantitative", "scale": {"domain": [0, 1]}, "axis": {"format": "%"}},
-        "color": {"field": "model", "type": "nominal", "legend": {"orient": "bottom", "title": None, "labelLimit": 400}},
-        "strokeDash": {"field": "model", "type": "nominal", "legend": None},
+        # one legend for both channels (different legend settings per channel conflict in Vega-Lite)
+        "color": {"field": "model", "type": "nominal", "legend": _LENGTH_LEGEND},
+        "strokeDash": {"field": "model", "type": "nominal", "legend": _LENGTH_LEGEND},
         "tooltip": [{"field": "model", "type": "nominal"}, {"field": "input length", "type": "quantitative"},
                     {"field": "exact match", "type": "quantitative", "format": ".1%"}],
     },
