@@ -69,6 +69,9 @@ def _heatmap_spec(width: int, height: int, scheme: str, domain: tuple | None, ti
             "tooltip": tooltip,
         },
         "config": {"view": {"strokeWidth": 0}},
+        # width/height size the cells; a legend taller than the cells adds to the height (Streamlit's default
+        # "fit" squeezed it into the cells' height and cut its lowest label off)
+        "autosize": {"type": "pad"},
     }
 
 

@@ -24,8 +24,9 @@ def _grid_spec(title: str, x_title: str, y_title: str, width: int, height: int, 
             "x": {"field": "x", "type": "ordinal", "title": x_title, "axis": x_axis},
             "y": {"field": "y", "type": "ordinal", "title": y_title,
                   "axis": {"labelExpr": f"{json.dumps(list(rows))}[datum.value]"}},
-            "color": {"field": "value", "type": "quantitative", "scale": scale,
-                      "legend": {"orient": "right", "gradientLength": 100}},
+            "color": {"field": "value", "type": "quantitative", "scale": scale,  # under a flat chart
+                      "legend": {"orient": "right", "gradientLength": 100} if height >= 100 else
+                      {"orient": "bottom", "direction": "horizontal", "gradientLength": 120, "title": None}},
             "tooltip": [{"field": "row", "type": "nominal", "title": y_title or "row"},
                         {"field": "col", "type": "nominal", "title": x_title or "column"},
                         {"field": "value", "type": "quantitative", "format": ".3f"}],
