@@ -9,6 +9,12 @@ At every page and tab it fails on:
 * two visible charts, metrics or images whose boxes overlap (a chart spilling out of its column onto
   its neighbour, a legend under a metric).
 
+Overlap: the boxes compared are what is drawn (a chart's SVG or canvas, which keeps its own size when it
+is wider than its column; a metric's box; an image's <img>), for every pair in the main area. Columns
+side by side and elements stacked in a block never intersect, and react-aria renders only the selected
+panel of a tab group, so any pair that does intersect (by more than 2 px both ways) is a real defect:
+no "same block" restriction is needed, and none would catch a chart spilling into the next column.
+
 How the charts are read: Streamlit draws ``st.vega_lite_chart`` with vega-embed and keeps the Vega
 ``View`` in a React ref of the chart component. The test walks the React fiber of each ``.vega-embed``
 element up to that component and takes the ``View`` from its hooks (an object with ``scenegraph`` and
