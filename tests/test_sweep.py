@@ -180,7 +180,7 @@ def _settle(page, timeout_ms: int, panel: str = "") -> None:
     page.wait_for_selector(IDLE, timeout=timeout_ms)
     t0 = time.perf_counter()
     try:
-        page.wait_for_function(CHARTS_READY_JS, timeout=15_000)
+        page.wait_for_function(CHARTS_READY_JS, timeout=30_000)
     except Exception:  # noqa: BLE001 - an empty chart stays empty; the check names it
         print(f"  (charts not all drawn after {time.perf_counter() - t0:.0f} s)")
 
@@ -222,9 +222,9 @@ def _explore(page, where: str, problems: dict, log: list, timeout_ms: int, min_d
 def _seq2seq_long(page, timeout_ms: int) -> None:
     page.locator("[data-testid=stMain] [data-testid=stButtonGroup] button").filter(
         has_text="1234567890123456").first.click()
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('[data-testid=stMain] [data-testid=stMarkdownContainer]')]"
-        ".some(m => m.innerText.includes('6543210987654321'))", timeout=timeout_ms)
+    page.wait_for_function(  # the decoder's metric reads "Step n: chosen token" with n >= 16: the long input ran
+        "() => [...document.querySelectorAll('[data-testid=stMain] [data-testid=stMetricLabel]')]"
+        ".some(m => /Step (1[6-9]|[2-9][0-9])/.test(m.innerText))", timeout=timeout_ms)
     _settle(page, timeout_ms)
 
 
