@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from ui.charts import with_wrapped_title, wrap_title
+
 CLASS_COLORS = ["#f59322", "#0877bd"]  # TensorFlow Playground's orange (class 0) and blue (class 1)
 
 
@@ -16,7 +18,7 @@ def show(container, fn, *args, stretch: bool = False, key: str | None = None, **
     work (building and validating a spec takes tens of ms) on the next rerun. The cache is keyed by the
     inputs, or by ``key`` alone when given (then the inputs are not hashed at all)."""
     spec = _spec_by_key(fn.__name__, key, args, kwargs) if key else _spec(fn.__name__, args, kwargs)
-    container.vega_lite_chart(spec=spec, width="stretch" if stretch else "content")
+    container.vega_lite_chart(spec=with_wrapped_title(spec), width="stretch" if stretch else "content")
 
 
 def _to_spec(name: str, args: tuple, kwargs: dict) -> dict:
@@ -52,8 +54,9 @@ def matrix(title: str = "", cell: int = 34, scheme: str = "blues", text: bool = 
         color=alt.Color("value:Q", scale=alt.Scale(scheme=scheme), legend=None),
         tooltip=["row:O", "col:O", alt.Tooltip("value:Q", format=".5g")])
     layers = [rect, base.mark_text(fontSize=11).encode(text="label:N")] if text else [rect]
-    # discrete axes need Step sizing: a fixed pixel height collapses in Streamlit's Vega-Lite renderer
-    return alt.layer(*layers).properties(width=alt.Step(cell), height=alt.Step(cell))
+    # discrete axes need Step sizing: a fixed pixel height collapses in Streamlit's Vega-Lite renderer;
+    # Step sizing and Streamlit's default autosize "fit" do not mix (Vega-Lite warns), so pad
+    return alt.layer(*layers).properties(width=alt.Step(cell), height=alt.Step(cell), autosize="pad")
 
 
 def show_matrix(container, arr: np.ndarray, title: str = "", cell: int = 34, scheme: str = "blues",
@@ -77,7 +80,8 @@ def index_moves(before: np.ndarray, after: np.ndarray, cell: int = 34) -> alt.HC
                 tooltip=["row", "col", alt.Tooltip("index:Q", title="came from element")]),
             base.mark_text(fontSize=11, color="white").encode(text="index:Q"),
         ).properties(width=alt.Step(cell), height=alt.Step(cell))
-    return alt.hconcat(grid(before, "before (flat index of each element)"), grid(after, "after"))
+    # autosize "fit" (Streamlit's default) works for single and layered views only: pad
+    return alt.hconcat(grid(before, "before (flat index of each element)"), grid(after, "after")).properties(autosize="pad")
 
 
 def blocks(shapes: list[tuple[str, int, int]], unit: int = 18) -> alt.Chart:
@@ -188,7 +192,7 @@ def with_data(spec: dict, **frames: pd.DataFrame) -> dict:
 
 def error_vs_h() -> alt.Chart:
     """|numerical - autograd| against the step h from the dataset "sweep", both axes log, a line per dtype."""
-    return alt.Chart(alt.Data(name="sweep"), height=220, title="|numerical - autograd| against h (both axes log)"
+    return alt.Chart(alt.Data(name="sweep"), height=220, title=wrap_title("|numerical - autograd| against h (both axes log)")
                      ).mark_line(point=True).encode(
         x=alt.X("h:Q", scale=alt.Scale(type="log", reverse=True)), y=alt.Y("error:Q", scale=alt.Scale(type="log")),
         color="dtype:N", tooltip=["dtype:N", alt.Tooltip("h:Q", format=".0e"), alt.Tooltip("numerical:Q", format=".6g"),

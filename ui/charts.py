@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import textwrap
 from typing import NamedTuple
 
 import altair as alt
@@ -26,10 +27,30 @@ class VL(NamedTuple):
     spec: dict  # Vega-Lite spec without data
 
 
+TITLE_CHARS = 38  # Streamlit cuts a chart title at its width - 40 px: about this many characters on a phone
+
+
+def wrap_title(title):
+    """A long chart title as lines of at most TITLE_CHARS characters (Vega draws a list as lines)."""
+    if isinstance(title, str) and len(title) > TITLE_CHARS:
+        return textwrap.wrap(title, TITLE_CHARS)
+    return title
+
+
+def with_wrapped_title(spec: dict) -> dict:
+    """The spec (a copy when changed) with its top-level title wrapped, string or {"text": ...}."""
+    t = spec.get("title")
+    if isinstance(t, str) and len(t) > TITLE_CHARS:
+        return {**spec, "title": wrap_title(t)}
+    if isinstance(t, dict) and isinstance(t.get("text"), str) and len(t["text"]) > TITLE_CHARS:
+        return {**spec, "title": {**t, "text": wrap_title(t["text"])}}
+    return spec
+
+
 def show(chart: VL, where=None, **kwargs) -> None:
-    """Draw a ``VL`` chart in ``where`` (default: the current container)."""
+    """Draw a ``VL`` chart in ``where`` (default: the current container); a long title is wrapped."""
     kwargs.setdefault("width", "content" if "width" in chart.spec else "stretch")
-    (where or st).vega_lite_chart(chart.data, present.vega(copy.deepcopy(chart.spec)), **kwargs)
+    (where or st).vega_lite_chart(chart.data, present.vega(with_wrapped_title(copy.deepcopy(chart.spec))), **kwargs)
 
 
 @functools.lru_cache(maxsize=512)
@@ -50,6 +71,9 @@ def _heatmap_spec(width: int, height: int, scheme: str, domain: tuple | None, ti
             "tooltip": tooltip,
         },
         "config": {"view": {"strokeWidth": 0}},
+        # width/height size the cells; a legend taller than the cells adds to the height (Streamlit's default
+        # "fit" squeezed it into the cells' height and cut its lowest label off)
+        "autosize": {"type": "pad"},
     }
 
 

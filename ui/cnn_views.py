@@ -117,7 +117,8 @@ def feature_maps(model_key: str, x_bytes: bytes, res: dict) -> None:
     if flat:
         n, o = flat[0]
         df = pd.DataFrame({"unit": np.arange(len(o)), "activation": o})
-        charts.show(charts.bars_vl(df, "unit", "activation", f"after {n}: the {len(o)} units of the first fully connected layer"))
+        charts.show(charts.bars_vl(df, "unit", "activation", f"after {n}: the {len(o)} units of the first fully connected layer",
+                                   height=240))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

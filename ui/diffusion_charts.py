@@ -15,18 +15,20 @@ from ui.charts import VL, png, upscale
 def _schedule_spec(y: str, title: str, log: bool, rule_t: int) -> dict:
     scale = {"type": "log"} if log else {"zero": True}
     return {
-        "title": title, "height": 180,
+        # Streamlit's theme fits title, axes and legend INSIDE the height: leave the plot room
+        "title": title, "height": 260,
         "layer": [
             {"mark": {"type": "line"},
-             "encoding": {"x": {"field": "t", "type": "quantitative"},
+             "encoding": {"x": {"field": "t", "type": "quantitative", "scale": {"domain": [0, 1000], "nice": False}},
                           "y": {"field": y, "type": "quantitative", "scale": scale},
                           "color": {"field": "schedule", "type": "nominal",
                                     "scale": {"domain": ["linear", "cosine"], "range": ["#e4572e", "#2e86ab"]},
-                                    "legend": {"orient": "bottom"}},
+                                    "legend": {"orient": "bottom", "title": None}},
                           "tooltip": [{"field": "schedule", "type": "nominal"}, {"field": "t", "type": "quantitative"},
                                       {"field": y, "type": "quantitative", "format": ".5f"}]}},
-            {"mark": {"type": "rule", "color": "#444", "strokeDash": [4, 3]},
-             "encoding": {"x": {"datum": rule_t, "type": "quantitative"}}},
+            {"data": {"values": [{"t": rule_t}]},  # one rule (a datum encoding would draw one per row)
+             "mark": {"type": "rule", "color": "#444", "strokeDash": [4, 3]},
+             "encoding": {"x": {"field": "t", "type": "quantitative"}}},
         ],
     }
 

@@ -24,11 +24,12 @@ def font_digit(d: int) -> np.ndarray:
 
 @st.cache_data(show_spinner=False)
 def schedule_frame() -> pd.DataFrame:
-    """beta, alpha-bar and SNR for t = 0..1000 (every 5th step) for both schedules, long format."""
+    """beta, alpha-bar and SNR for t = 1..1000 (every 5th step) for both schedules, long format. t = 0 (no
+    noise yet: beta 0, SNR infinite) is left out, so both can be drawn on log scales."""
     rows = []
     for kind in ("linear", "cosine"):
         s = schedule(kind)
-        t = np.arange(0, 1001, 5)
+        t = np.r_[1, np.arange(5, 1001, 5)]
         rows.append(pd.DataFrame({"t": t, "schedule": kind, "beta": s.betas.numpy()[t],
                                   "alpha_bar": s.alpha_bar.numpy()[t],
                                   "snr": np.clip(s.snr.numpy()[t], 1e-6, 1e6)}))
@@ -107,6 +108,6 @@ def tab() -> None:
                 "information more slowly at the start, so fewer steps are wasted on pure noise.")
     df = schedule_frame()
     c1, c2, c3 = st.columns(3)
-    charts.show(dc.schedule_vl(df, "beta", "beta_t (noise added per step)", t), c1)
+    charts.show(dc.schedule_vl(df, "beta", "beta_t (noise per step, log)", t, log=True), c1)
     charts.show(dc.schedule_vl(df, "alpha_bar", "alpha-bar_t (signal kept)", t), c2)
-    charts.show(dc.schedule_vl(df, "snr", "SNR_t (log scale)", t, log=True), c3)
+    charts.show(dc.schedule_vl(df, "snr", "SNR_t (log)", t, log=True), c3)

@@ -116,7 +116,9 @@ def series(steps, columns: dict, title: str = "", height: int = 230, y_title: st
     return VL(df, _series_spec(title, height, y_title, tuple(domain) if domain else None, tuple(colors), log))
 
 
-def class_hist(hist, title: str = "Judged as digit", height: int = 210) -> VL:
+def class_hist(hist, title: str = "Judged as digit", height: int = 250) -> VL:
+    """Streamlit's theme fits title and axes inside ``height``; at 210 the plot got so flat that the y-axis
+    title outgrew it and pushed the chart title out of the picture."""
     df = pd.DataFrame({"digit": [str(i) for i in range(10)], "share": np.round(np.asarray(hist, float), 4)})
     spec = {"title": title, "height": height,
             "layer": [{"mark": {"type": "bar", "color": "#4c78a8"},

@@ -16,22 +16,25 @@ def _grid_spec(title: str, x_title: str, y_title: str, width: int, height: int, 
     scale = {"scheme": scheme, **({"domain": list(domain)} if domain else {})}
     if scheme == "redblue":
         scale["reverse"] = True
-    x_axis = ({"labelAngle": 0, "labelExpr": f"{json.dumps(list(cols))}[datum.value]"} if cols
-              else {"labels": False, "ticks": False})
+    x_axis = ({"labelAngle": 0, "labelExpr": f"{json.dumps(list(cols))}[datum.value]", "labelOverlap": "parity"}
+              if cols else {"labels": False, "ticks": False})
     return {
         "title": title, "width": width, "height": height, "mark": {"type": "rect"},
         "encoding": {
             "x": {"field": "x", "type": "ordinal", "title": x_title, "axis": x_axis},
             "y": {"field": "y", "type": "ordinal", "title": y_title,
                   "axis": {"labelExpr": f"{json.dumps(list(rows))}[datum.value]"}},
-            "color": {"field": "value", "type": "quantitative", "scale": scale,
-                      "legend": {"orient": "right", "gradientLength": 100}},
+            "color": {"field": "value", "type": "quantitative", "scale": scale,  # under a flat chart
+                      "legend": {"orient": "right", "gradientLength": 100} if height >= 100 else
+                      {"orient": "bottom", "direction": "horizontal", "gradientLength": 120, "title": None}},
             "tooltip": [{"field": "row", "type": "nominal", "title": y_title or "row"},
                         {"field": "col", "type": "nominal", "title": x_title or "column"},
                         {"field": "value", "type": "quantitative", "format": ".3f"}],
         },
         "config": {"view": {"strokeWidth": 0}},
-        "autosize": {"type": "pad"},  # width/height size the cells; axes and legend add to them
+        # drawn at the container's width (charts.show(..., width="stretch")): axes and legend fit inside it,
+        # the cells share what is left; the height (cells) is kept. "width" only stands in until then.
+        "autosize": {"type": "fit-x", "contains": "padding"},
     }
 
 
@@ -39,8 +42,9 @@ def grid_vl(values: np.ndarray, rows: list[str], cols: list[str], title: str = "
             y_title: str = "", cell: int = 18, scheme: str = "redblue", domain=(-1, 1)) -> VL:
     """A labelled heatmap: values (R, C), one label per row and per column (NaN cells stay empty).
 
-    Positions are integers (labels are drawn by the axes and shown in the tooltip); cells narrower
-    than 14 px get no x labels.
+    Positions are integers (labels are drawn by the axes and shown in the tooltip); x labels that would
+    overlap are thinned out. Draw it with ``charts.show(chart, width="stretch")``: the chart takes the
+    width of its column, never more (a fixed width spilled over the next column on long inputs).
     """
     r, c = values.shape
     yy, xx = np.indices((r, c))
@@ -50,7 +54,7 @@ def grid_vl(values: np.ndarray, rows: list[str], cols: list[str], title: str = "
     width = max(60, min(int(c * cell), 720))
     return VL(df, _grid_spec(title, x_title, y_title, width, int(r * max(14, min(cell, 22))), scheme,
                              tuple(domain) if domain else None, tuple(rows),
-                             tuple(cols) if width / c >= 14 else None))
+                             tuple(cols)))
 
 
 _TOPK_SPEC = {
@@ -73,14 +77,16 @@ def topk_vl(probs: np.ndarray, itos: tuple, chosen: int, k: int = 5) -> VL:
     return VL(df, _TOPK_SPEC)
 
 
+_LENGTH_LEGEND = {"orient": "bottom", "title": None, "labelLimit": 400, "direction": "vertical"}  # fits a phone
 _LENGTH_SPEC = {
     "height": 280, "mark": {"type": "line", "point": True},
     "encoding": {
         "x": {"field": "input length", "type": "quantitative", "scale": {"zero": False},
               "axis": {"format": "d", "tickMinStep": 1}},
         "y": {"field": "exact match", "type": "quantitative", "scale": {"domain": [0, 1]}, "axis": {"format": "%"}},
-        "color": {"field": "model", "type": "nominal", "legend": {"orient": "bottom", "title": None, "labelLimit": 400}},
-        "strokeDash": {"field": "model", "type": "nominal", "legend": None},
+        # one legend for both channels (different legend settings per channel conflict in Vega-Lite)
+        "color": {"field": "model", "type": "nominal", "legend": _LENGTH_LEGEND},
+        "strokeDash": {"field": "model", "type": "nominal", "legend": _LENGTH_LEGEND},
         "tooltip": [{"field": "model", "type": "nominal"}, {"field": "input length", "type": "quantitative"},
                     {"field": "exact match", "type": "quantitative", "format": ".1%"}],
     },

@@ -51,9 +51,10 @@ def encoder_section(res: dict, variant: str) -> None:
     rows = _labels(res["src_tokens"])
     states = res["enc_states"]
     charts.show(sc.grid_vl(states, rows, [str(j) for j in range(states.shape[1])], "Encoder hidden state per input step",
-                           "hidden unit", "input step·token", cell=6))
+                           "hidden unit", "input step·token", cell=6), width="stretch")
     ctx = res["context"][None]
-    charts.show(sc.grid_vl(ctx, ["c"], [str(j) for j in range(ctx.shape[1])], "Context vector c", "unit", "", cell=6))
+    charts.show(sc.grid_vl(ctx, ["c"], [str(j) for j in range(ctx.shape[1])], "Context vector c", "unit", "", cell=6),
+                width="stretch")
 
 
 def _decoding_view(res: dict, variant: str, key: str = "s2s_step") -> None:
@@ -72,11 +73,11 @@ def _decoding_view(res: dict, variant: str, key: str = "s2s_step") -> None:
             att = np.full(res["attn"].shape, np.nan)
             att[:t] = res["attn"][:t]
             charts.show(sc.grid_vl(att, rows, _labels(res["src_tokens"]), "Alignment: where each output step looked",
-                                   "input", "output", cell=26, scheme="blues", domain=(0, 1)))
+                                   "input", "output", cell=26, scheme="blues", domain=(0, 1)), width="stretch")
         dec = np.full(res["dec_states"].shape, np.nan)
         dec[:t] = res["dec_states"][:t]
         charts.show(sc.grid_vl(dec, rows, [str(j) for j in range(dec.shape[1])], "Decoder state s_t per output step",
-                               "hidden unit", "output", cell=5))
+                               "hidden unit", "output", cell=5), width="stretch")
     with right:
         chosen = res["tokens"][t - 1]
         how = "forced" if res["forced"][t - 1] else "chosen"

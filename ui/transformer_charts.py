@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from ui.charts import with_wrapped_title
+
 MASKED = "−∞ (masked)"
 
 
@@ -18,7 +20,7 @@ FIT_X = {"type": "fit-x", "contains": "padding"}  # stretch to the column width,
 def draw(spec: dict, **kw) -> None:
     """Heatmaps keep their natural size (square cells); bar charts stretch across the column."""
     stretch = spec.get("autosize") == FIT_X
-    st.vega_lite_chart(spec, width="stretch" if stretch else "content", **kw)
+    st.vega_lite_chart(with_wrapped_title(spec), width="stretch" if stretch else "content", **kw)
 
 
 DATA = alt.NamedData(name="table")  # every chart reads one named dataset, attached by spec()
@@ -73,7 +75,9 @@ def matrix(mat: np.ndarray, rows: list[str], cols: list[str], title: str = "", s
         scale = {"domain": list(domain), "range": ["#ffffff", "#444444"]}
     else:
         scale = {"scheme": scheme, **({"domain": list(domain)} if domain else {})}
-    legend = None if scheme == "greys" else {"title": None, "gradientLength": max(60, min(200, cell * r))}
+    # the legend goes under the matrix: on its right it made side-by-side heatmaps spill into the next column
+    legend = None if scheme == "greys" else {"title": None, "orient": "bottom", "direction": "horizontal",
+                                             "gradientLength": max(60, min(200, cell * len(col_order)))}
     valid, invalid = {"filter": "isValid(datum.value)"}, {"filter": "!isValid(datum.value)"}
     layers = [{"mark": {"type": "rect"}, "transform": [valid],
                "encoding": {"color": {"field": "value", "type": "quantitative", "scale": scale, "legend": legend}}}]
