@@ -54,6 +54,7 @@ CPU_LIMIT_S = 2.0  # CPU seconds of the server process per answered input
 RSS_LIMIT_MB = 200  # growth of the process's peak RSS over the whole fuzz
 # A rendered link or image to the payloads' host, a bare autolink to it, or raw HTML from them.
 _UNESCAPED = re.compile(r"(?<!\\)\]\(https?://evil|(?<![\\\w])https?://evil|(?<!\\)<img src=x")
+_CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)", re.S)  # shown literally by markdown
 _TRACEBACK = re.compile(r"Traceback \(most recent call last\)|File \"/")
 
 
@@ -103,13 +104,18 @@ def rendered_markdown(at) -> list[str]:
     return [s for s in out if isinstance(s, str)]
 
 
+def outside_code(body: str) -> str:
+    """The markdown with its code spans blanked out (their content is shown as typed)."""
+    return _CODE_SPAN.sub(" ", body)
+
+
 def problems_of(at, where: str) -> list[str]:
     bad = [f"{where}: exception {e.value[:200]!r}" for e in at.exception]
     for body in rendered_markdown(at) + [c.value for c in at.code] + [t.value for t in at.get("text")]:
         if _TRACEBACK.search(body):
             bad.append(f"{where}: traceback text {body[:200]!r}")
     for body in rendered_markdown(at):
-        m = _UNESCAPED.search(body)
+        m = _UNESCAPED.search(outside_code(body))
         if m:
             bad.append(f"{where}: markdown from user input {body[max(0, m.start() - 60):m.end() + 40]!r}")
     return bad
@@ -290,6 +296,41 @@ def test_canvas_refuses_a_png_that_is_not_the_canvas():
         with pytest.raises(CanvasError):
             canvas_pixels(bad)
     assert peak_rss_mb() - before < 50, "the refused PNG was decoded anyway"
+
+
+def test_the_link_detector_can_fail():
+    """The check that fails the fuzz on a planted link really sees raw links, images and HTML."""
+    for raw in (LINK, IMAGE, "see https://evil.example/x", TEXTS["html"]):
+        assert _UNESCAPED.search(raw), raw
+    from ui.plain import md
+
+    for raw in (LINK, IMAGE, "see https://evil.example/x", TEXTS["html"], "a ``` b ` https://evil.example"):
+        assert not _UNESCAPED.search(outside_code(md(raw))), md(raw)
+    assert md("a ``` b") == "```` a ``` b ````" and md("x" * 1000).endswith("... `") and len(md("x" * 1000)) < 400
+
+
+def test_a_shared_link_cannot_plant_a_link_or_an_image(browser, app_server):
+    """In a real browser: a playground link whose parameters are a markdown link and an image shows
+    them as text in the warning; no anchor to the outside host, no outside image request."""
+    from urllib.parse import urlencode, urlparse
+
+    pg = browser.new_page()
+    outside = []
+    pg.on("request", lambda req: outside.append(req.url) if urlparse(req.url).hostname == "evil.example" else None)
+    try:
+        pg.goto(f"{app_server}/basics?" + urlencode({"basics_tab": "Playground", "pg_dataset": LINK,
+                                                     "pg_activation": IMAGE}))
+        warning = pg.get_by_text("could not be used and were reset")
+        warning.wait_for(timeout=60_000)
+        text = warning.inner_text()
+        assert "[Your session expired - sign in](https://evil.example)" in text, text
+        assert "![](http://evil.example/pixel.png)" in text, text
+        anchors = pg.locator("a[href*='evil.example']")
+        assert anchors.count() == 0, [anchors.nth(i).evaluate("a => a.outerHTML") for i in range(anchors.count())]
+        assert pg.locator("img[src*='evil.example']").count() == 0
+        assert outside == []
+    finally:
+        pg.close()
 
 
 def test_hostile_input_everywhere(tmp_path):
