@@ -20,4 +20,5 @@ def md(text: object, limit: int = 300) -> str:
         s = s[:limit] + "..."
     s = " ".join(s.split())  # newlines, tabs, runs of spaces: one space (a code span is one line)
     fence = "`" * (1 + max((len(run) for run in re.findall(r"`+", s)), default=0))
-    return f"{fence} {s} {fence}" if s else ""
+    pad = " " if s[:1] == "`" or s[-1:] == "`" else ""  # a space only where a backtick touches the fence
+    return f"{fence}{pad}{s}{pad}{fence}" if s else ""
