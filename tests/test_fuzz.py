@@ -126,13 +126,13 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
 
 
-def choose(at, key: str, index: int) -> bool:
-    """Pick a selectbox's option by position, sending the option's label as the browser does
-    (AppTest's own select_index applies a format_func twice)."""
+def choose(at, kind: str, key: str, index: int) -> bool:
+    """Pick a selectbox's or radio's option by position, sending the option's label as the browser
+    does (AppTest's own select_index applies a format_func twice)."""
     from streamlit.proto.WidgetStates_pb2 import WidgetState
 
     try:
-        widget = at.selectbox(key=key)
+        widget = getattr(at, kind)(key=key)
     except KeyError:
         return False
     state = WidgetState(id=widget.id, string_value=widget.options[index])
@@ -240,19 +240,19 @@ def fuzz(pages: list[str]) -> dict:
         done: set = set()
         fuzz_inputs(at, where, done)
         # Inputs that only appear for another choice (e.g. "Build from: torch.zeros" shows a shape box):
-        # try every option of every keyed selectbox once and fuzz what it reveals.
-        for key in [w.key for w in at.selectbox if w.key]:
+        # try every option of every keyed selectbox and radio once and fuzz what it reveals.
+        for kind, key in [(kind, w.key) for kind in ("selectbox", "radio") for w in getattr(at, kind) if w.key]:
             try:
-                n_options = len(at.selectbox(key=key).options)
+                n_options = len(getattr(at, kind)(key=key).options)
             except KeyError:
                 continue
             for i in range(1, min(n_options, 12)):
-                if not choose(at, key, i):
+                if not choose(at, kind, key, i):
                     break
                 run(at, f"{where} {key}=option {i}")
                 if any(k not in done for _, k in inputs(at)):
                     fuzz_inputs(at, f"{where} {key}=option {i}", done)
-            if choose(at, key, 0):
+            if choose(at, kind, key, 0):
                 run(at, f"{where} {key}=option 0")
 
     for param in query_param_names():
@@ -297,6 +297,36 @@ def test_canvas_refuses_a_png_that_is_not_the_canvas():
         with pytest.raises(CanvasError):
             canvas_pixels(bad)
     assert peak_rss_mb() - before < 50, "the refused PNG was decoded anyway"
+
+
+def test_the_inputs_that_reached_tracebacks_or_gigabytes_get_messages():
+    """The known cases, at the core: each one is refused with a message, or answered."""
+    import pytest
+    import torch
+
+    from dl_core import expr as E
+    from dl_core import expr_numeric as EN
+    from dl_core import modules_demo as M
+    from dl_core import tensors as T
+
+    for shape in ("0, 200000000", "0, 1000000000", "200000000, 0", "1, 0, 100000"):
+        with pytest.raises(T.TensorError, match="more than 10,000"):
+            T.parse_shape(shape)
+    assert T.parse_shape("0, 3") == (0, 3) and T.build("zeros", "float32", torch.device("cpu"), shape="0, 3").tensor.shape == (0, 3)
+    for text in ("h = x * " + "9" * 320, "h = x * 1e400"):
+        with pytest.raises(E.ExprError, match="too large"):
+            E.parse(text)
+    parsed = E.parse("h = 1/(b*b - 0.04000000000000001)")
+    assert math.isfinite(E.build(parsed, {"b": 0.2}, torch.float32).nodes[-1].value)
+    with pytest.raises(E.ExprError, match="Division by zero"):
+        E.build(parsed, {"b": 0.2}, torch.float64)
+    assert all(math.isnan(d) for _, d, _ in EN.h_sweep(parsed, {"b": 0.2}, "b", [1e-3, 1e-4], torch.float64))
+    for layers, message in (("Linear(5, 5)\nSoftmax(0.5)", "Softmax takes one whole number"),
+                            ("Linear(5, 5)\nSoftmax(1)", "Dimension out of range"),
+                            ("Linear(5, 5)\nLeakyReLU(1e308)", "overflow")):
+        with pytest.raises(M.LayerError, match=message):
+            M.build_layers(layers)
+    assert M.build_layers("Linear(5, 5)\nSoftmax(-1)")(torch.zeros(5)).sum().item() == pytest.approx(1.0)
 
 
 def test_the_link_detector_can_fail():
