@@ -46,6 +46,7 @@ TEXTS = {
     "zero_shape": "0, 1000000000",
     "negative": "-5, -1",
     "markup": "`code` **bold** :red[x] $x^2$ # heading | a | b |",
+    "breakout": "` [click](https://evil.example) ``` ![](http://evil.example/b.png) `",
 }
 FLOATS = {"huge": 1e308, "nan": math.nan, "neg_inf": -math.inf, "negative": -1.0}
 INTS = {"max": 2 ** 63 - 1, "min": -(2 ** 63)}
@@ -54,6 +55,7 @@ CPU_LIMIT_S = 2.0  # CPU seconds of the server process per answered input
 RSS_LIMIT_MB = 200  # growth of the process's peak RSS over the whole fuzz
 # A rendered link or image to the payloads' host, a bare autolink to it, or raw HTML from them.
 _UNESCAPED = re.compile(r"(?<!\\)\]\(https?://evil|(?<![\\\w])https?://evil|(?<!\\)<img src=x")
+_CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)", re.S)  # shown literally by markdown
 _TRACEBACK = re.compile(r"Traceback \(most recent call last\)|File \"/")
 
 
@@ -103,13 +105,18 @@ def rendered_markdown(at) -> list[str]:
     return [s for s in out if isinstance(s, str)]
 
 
+def outside_code(body: str) -> str:
+    """The markdown with its code spans blanked out (their content is shown as typed)."""
+    return _CODE_SPAN.sub(" ", body)
+
+
 def problems_of(at, where: str) -> list[str]:
     bad = [f"{where}: exception {e.value[:200]!r}" for e in at.exception]
     for body in rendered_markdown(at) + [c.value for c in at.code] + [t.value for t in at.get("text")]:
         if _TRACEBACK.search(body):
             bad.append(f"{where}: traceback text {body[:200]!r}")
     for body in rendered_markdown(at):
-        m = _UNESCAPED.search(body)
+        m = _UNESCAPED.search(outside_code(body))
         if m:
             bad.append(f"{where}: markdown from user input {body[max(0, m.start() - 60):m.end() + 40]!r}")
     return bad
@@ -119,13 +126,13 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
 
 
-def choose(at, key: str, index: int) -> bool:
-    """Pick a selectbox's option by position, sending the option's label as the browser does
-    (AppTest's own select_index applies a format_func twice)."""
+def choose(at, kind: str, key: str, index: int) -> bool:
+    """Pick a selectbox's or radio's option by position, sending the option's label as the browser
+    does (AppTest's own select_index applies a format_func twice)."""
     from streamlit.proto.WidgetStates_pb2 import WidgetState
 
     try:
-        widget = at.selectbox(key=key)
+        widget = getattr(at, kind)(key=key)
     except KeyError:
         return False
     state = WidgetState(id=widget.id, string_value=widget.options[index])
@@ -204,6 +211,8 @@ def fuzz(pages: list[str]) -> dict:
         # (an early "bad input" return in one input must not hide the inputs after it). Inputs may
         # vanish after bad input (an early return): only those on screen are set.
         for name, value in TEXTS.items():
+            if name in ("10k", "inf", "huge"):  # covered by "1M", "nan", "bigint" (time)
+                continue
             for kind, key in texts:
                 put(at, kind, key, value)
             run(at, f"{where} all text inputs={name}")
@@ -233,29 +242,27 @@ def fuzz(pages: list[str]) -> dict:
         done: set = set()
         fuzz_inputs(at, where, done)
         # Inputs that only appear for another choice (e.g. "Build from: torch.zeros" shows a shape box):
-        # try every option of every keyed selectbox once and fuzz what it reveals.
-        for key in [w.key for w in at.selectbox if w.key]:
+        # try every option of every keyed selectbox and radio once and fuzz what it reveals.
+        for kind, key in [(kind, w.key) for kind in ("selectbox", "radio") for w in getattr(at, kind) if w.key]:
             try:
-                n_options = len(at.selectbox(key=key).options)
+                n_options = len(getattr(at, kind)(key=key).options)
             except KeyError:
                 continue
-            for i in range(1, min(n_options, 12)):
-                if not choose(at, key, i):
+            if n_options > 8:  # a long list (dtypes, ops) picks values, it does not reveal inputs (time)
+                continue
+            for i in range(1, n_options):
+                if not choose(at, kind, key, i):
                     break
                 run(at, f"{where} {key}=option {i}")
                 if any(k not in done for _, k in inputs(at)):
                     fuzz_inputs(at, f"{where} {key}=option {i}", done)
-            if choose(at, key, 0):
+            if choose(at, kind, key, 0):
                 run(at, f"{where} {key}=option 0")
 
-    for param in query_param_names():
-        report["params"].append(param)
-        page = "pages/basics.py"  # the page whose code reads them (the playground, the basics tabs)
-        tab = next(((k, labels[-1]) for k, labels in keyed_tabs(page) if param.startswith("pg_")), None)
-        run(fresh(page, tab, {param: LINK}), f"?{param}=link")
+    report["params"] = query_param_names()
     params = report["params"]
     for name, value in TEXTS.items():  # every parameter at once (each is read and reported on its own)
-        page = "pages/basics.py"
+        page = "pages/basics.py"  # the page that reads them: the playground (pg_*) and its tabs (bound)
         tab = next(((k, labels[-1]) for k, labels in keyed_tabs(page)), None)
         run(fresh(page, tab, {p: value for p in params if p not in ("basics_tab",)}), f"?all={name}")
         run(fresh(page, None, {"basics_tab": value}), f"?basics_tab={name}")
@@ -290,6 +297,71 @@ def test_canvas_refuses_a_png_that_is_not_the_canvas():
         with pytest.raises(CanvasError):
             canvas_pixels(bad)
     assert peak_rss_mb() - before < 50, "the refused PNG was decoded anyway"
+
+
+def test_the_inputs_that_reached_tracebacks_or_gigabytes_get_messages():
+    """The known cases, at the core: each one is refused with a message, or answered."""
+    import pytest
+    import torch
+
+    from dl_core import expr as E
+    from dl_core import expr_numeric as EN
+    from dl_core import modules_demo as M
+    from dl_core import tensors as T
+
+    for shape in ("0, 200000000", "0, 1000000000", "200000000, 0", "1, 0, 100000"):
+        with pytest.raises(T.TensorError, match="more than 10,000"):
+            T.parse_shape(shape)
+    assert T.parse_shape("0, 3") == (0, 3) and T.build("zeros", "float32", torch.device("cpu"), shape="0, 3").tensor.shape == (0, 3)
+    for text in ("h = x * " + "9" * 320, "h = x * 1e400"):
+        with pytest.raises(E.ExprError, match="too large"):
+            E.parse(text)
+    parsed = E.parse("h = 1/(b*b - 0.04000000000000001)")
+    assert math.isfinite(E.build(parsed, {"b": 0.2}, torch.float32).nodes[-1].value)
+    with pytest.raises(E.ExprError, match="Division by zero"):
+        E.build(parsed, {"b": 0.2}, torch.float64)
+    assert all(math.isnan(d) for _, d, _ in EN.h_sweep(parsed, {"b": 0.2}, "b", [1e-3, 1e-4], torch.float64))
+    for layers, message in (("Linear(5, 5)\nSoftmax(0.5)", "Softmax takes one whole number"),
+                            ("Linear(5, 5)\nSoftmax(1)", "Dimension out of range"),
+                            ("Linear(5, 5)\nLeakyReLU(1e308)", "overflow")):
+        with pytest.raises(M.LayerError, match=message):
+            M.build_layers(layers)
+    assert M.build_layers("Linear(5, 5)\nSoftmax(-1)")(torch.zeros(5)).sum().item() == pytest.approx(1.0)
+
+
+def test_the_link_detector_can_fail():
+    """The check that fails the fuzz on a planted link really sees raw links, images and HTML."""
+    for raw in (LINK, IMAGE, "see https://evil.example/x", TEXTS["html"]):
+        assert _UNESCAPED.search(raw), raw
+    from ui.plain import md
+
+    for raw in (LINK, IMAGE, "see https://evil.example/x", TEXTS["html"], "a ``` b ` https://evil.example"):
+        assert not _UNESCAPED.search(outside_code(md(raw))), md(raw)
+    assert md("a ``` b") == "````a ``` b````" and md("`x") == "`` `x ``" and md("x" * 1000).endswith("...`")
+
+
+def test_a_shared_link_cannot_plant_a_link_or_an_image(browser, app_server):
+    """In a real browser: a playground link whose parameters are a markdown link and an image shows
+    them as text in the warning; no anchor to the outside host, no outside image request."""
+    from urllib.parse import urlencode, urlparse
+
+    pg = browser.new_page()
+    outside = []
+    pg.on("request", lambda req: outside.append(req.url) if urlparse(req.url).hostname == "evil.example" else None)
+    try:
+        pg.goto(f"{app_server}/basics?" + urlencode({"basics_tab": "Playground", "pg_dataset": LINK,
+                                                     "pg_activation": IMAGE}))
+        warning = pg.get_by_text("could not be used and were reset")
+        warning.wait_for(timeout=60_000)
+        text = warning.inner_text()
+        assert "[Your session expired - sign in](https://evil.example)" in text, text
+        assert "![](http://evil.example/pixel.png)" in text, text
+        anchors = pg.locator("a[href*='evil.example']")
+        assert anchors.count() == 0, [anchors.nth(i).evaluate("a => a.outerHTML") for i in range(anchors.count())]
+        assert pg.locator("img[src*='evil.example']").count() == 0
+        assert outside == []
+    finally:
+        pg.close()
 
 
 def test_hostile_input_everywhere(tmp_path):

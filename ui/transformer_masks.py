@@ -10,6 +10,7 @@ import torch
 
 from dl_core import attention as A
 from ui import transformer_charts as tc
+from ui.plain import md
 from ui.transformer_calc import random_mha, tokenize, word_vectors
 from ui.transformer_state import get
 
@@ -110,10 +111,10 @@ def masks_tab() -> None:
     same = bool(causal[causal["i"] < j]["identical"].all())
     if same:
         st.success(f"Causal mask: the outputs of positions 0 to {j - 1} are **identical, bit for bit** "
-                   f"(`torch.equal`), after replacing `{tokens[j]}` with `{new}`: earlier tokens never see it.",
+                   f"(`torch.equal`), after replacing {md(tokens[j])} with {md(new)}: earlier tokens never see it.",
                    icon=":material/check_circle:")
     else:
         st.error("Earlier outputs changed under the causal mask: that would be a bug.")
     moved = df[(df["mask"] == "no mask") & (df["i"] < j)]["max |Δ output|"].max()
-    st.caption(f"Without a mask every position looks at `{new}`, so even position 0 changes (up to {moved:.3g}).")
+    st.caption(f"Without a mask every position looks at {md(new)}, so even position 0 changes (up to {moved:.3g}).")
     tc.draw(tc.delta_bars(df, "largest change of each position's attention output"))

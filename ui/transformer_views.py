@@ -11,6 +11,7 @@ import streamlit as st
 from dl_core.seq_tasks import TASK
 from ui import transformer_charts as tc
 from ui import transformer_diagram as diagram
+from ui.plain import md
 from ui.transformer_model import analyse, card, decode, digits_input, positions, shipped
 
 KINDS = {"Encoder self-attention": ("enc", "src", "src"), "Decoder masked self-attention": ("self", "tgt_in", "tgt_in"),
@@ -38,11 +39,11 @@ def _pick(name: str) -> None:
 
 def verdict(text: str, output: str) -> str:
     target = TASK.target(text)
-    return ":green[:material/check_circle: correct]" if output == target else f":red[:material/cancel: expected `{target}`]"
+    return ":green[:material/check_circle: correct]" if output == target else f":red[:material/cancel: expected {md(target)}]"
 
 
 def result_line(text: str, a: dict) -> None:
-    st.markdown(f"Input `{text}` → model output **`{a['output']}`** {verdict(text, a['output'])}")
+    st.markdown(f"Input {md(text)} → model output **{md(a['output'])}** {verdict(text, a['output'])}")
 
 
 def model_view_tab() -> None:
@@ -155,7 +156,7 @@ def positions_tab() -> None:
     for col, a, label, score in ((c1, with_pos, "with positions", c["exact_match"]),
                                  (c2, without, "positions removed", c["exact_match_without_positions"])):
         with col:
-            st.markdown(f"**{label}**: output `{a['output'] or '(empty)'}` {verdict(text, a['output'])}  \n"
+            st.markdown(f"**{label}**: output {md(a['output'] or '(empty)')} {verdict(text, a['output'])}  \n"
                         f"exact match on the card's {n:,} held-out inputs: **{100 * score:.1f}%**")
             w = a["cross"][-1].mean(0)
             tc.draw(_spec("matrix", (text, label), w, tuple(tc.labels(a["tgt_in"])),
