@@ -1,6 +1,7 @@
 """Glue every page uses: the cached device, the page header, the sidebar status, "Show the code"."""
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 import threading
