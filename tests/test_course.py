@@ -193,3 +193,20 @@ def test_phone_sidebar_closes_after_picking_a_page(browser, app_server):
         page.locator("h1").filter(has_text="Glossary").wait_for(timeout=60_000)
     finally:
         ctx.close()
+
+
+def test_arrow_keys_step_the_transformer_decoding(browser, app_server):
+    """A step slider (not a button): Right moves the transformer's decoding step by one."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    value = "() => document.querySelector('[class*=st-key-tf_dec_step_] input[type=range]')?.value"
+    try:
+        page.goto(app_server + "/transformer")
+        page.wait_for_selector(IDLE, timeout=60_000)
+        page.get_by_role("tab", name="Decoding").first.click()
+        page.wait_for_function(f"() => ({value})() === '1'", timeout=120_000)
+        page.wait_for_function("() => window.__dlvKeys === true", timeout=60_000)
+        page.locator("h1").first.click()
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function(f"() => ({value})() === '2'", timeout=60_000)
+    finally:
+        page.close()

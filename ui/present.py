@@ -41,7 +41,27 @@ _PHONE_CSS = """<style>
 }
 </style>"""
 
+# The step-by-step views' controls, by widget key: buttons the Right / Left arrows click (first visible
+# one wins), else the step slider they move. A new step view adds its key here (or ends it in step_next,
+# step_back, step_slider).
+NEXT_BUTTONS = ("step_next", "basics_btn_back_next", "basics_btn_pg_step", "gan2d_step", "rl_step", "ra_next")
+BACK_BUTTONS = ("step_back",)
+STEP_SLIDERS = ("step_slider", "basics_back_k", "rnn_step_", "s2s_step", "tf_dec_step_", "diff_frame",
+                "diff_lat_step", "dqn_phase", "td3_phase")
+
+
+def _selector(keys: tuple[str, ...], tail: str) -> str:
+    """CSS: ``tail`` inside any element whose st-key class is one of ``keys`` (a key ending in _ is a prefix;
+    one starting with step_ may appear anywhere in the key)."""
+    def one(k: str) -> str:
+        if k.startswith("step_"):  # the naming convention: any key that contains it
+            return f'[class*="{k}"] {tail}'
+        return f'[class*="st-key-{k}"] {tail}' if k.endswith("_") else f".st-key-{k} {tail}"
+    return ", ".join(one(k) for k in keys)
+
+
 _KEYS_JS = """
+const NEXT_BUTTONS = %r, BACK_BUTTONS = %r, SLIDERS = %r;
 export default function (component) {
   if (window.__dlvKeys) return;
   window.__dlvKeys = true;
@@ -52,9 +72,10 @@ export default function (component) {
     if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;  // typing, or a focused slider
     const dir = e.key === 'ArrowRight' ? 'next' : e.key === 'ArrowLeft' ? 'back' : null;
     if (!dir) return;
-    const button = [...document.querySelectorAll(`[class*="step_${dir}"] button`)].find((b) => visible(b) && !b.disabled);
+    const sel = dir === 'next' ? NEXT_BUTTONS : BACK_BUTTONS;
+    const button = [...document.querySelectorAll(sel)].find((b) => visible(b) && !b.disabled);
     if (button) { e.preventDefault(); button.click(); return; }
-    const thumb = [...document.querySelectorAll('[class*="step_slider"] input[type="range"]')].find(visible);
+    const thumb = [...document.querySelectorAll(SLIDERS)].find(visible);
     if (thumb) {
       e.preventDefault();
       thumb.focus();
@@ -78,7 +99,7 @@ export default function (component) {
     }, 200);
   }, true);
 }
-"""
+""" % (_selector(NEXT_BUTTONS, "button"), _selector(BACK_BUTTONS, "button"), _selector(STEP_SLIDERS, 'input[type="range"]'))
 
 _keys = st.components.v2.component("dlv_arrow_keys", js=_KEYS_JS, isolate_styles=False)
 
