@@ -3,7 +3,7 @@ import streamlit as st
 
 from dl_core import cnn, digits
 from dl_core.cnn_train import train_steps
-from ui import charts, cnn_kernel, cnn_training, cnn_views
+from ui import charts, cnn_kernel, cnn_training, cnn_views, my_digit
 from ui.common import page_start, show_code, sidebar_status
 from ui.models import CNN_NAMES, model_card, shipped_cnn
 
@@ -45,7 +45,7 @@ with see:
             cnn_views.preprocessing_strip(x_bytes, prep)
             res = cnn_views.analysis(model_key, x_bytes, model)
             st.session_state["course_cnn_last_pred"] = res["pred"]  # the Course page's "find a mistake" task
-            st.session_state["my_digit"] = prep.centred  # "my digit" travels to the nn.Module tab
+            my_digit.remember(prep.centred)  # "my digit" travels to the nn.Module tab, diffusion, the autoencoder
             st.metric("Prediction", str(res["pred"]), f"{100 * res['probs'][res['pred']]:.1f}% confident",
                       delta_color="off", delta_arrow="off")
             if not (look := digits.looks_like_digit(prep)).ok:

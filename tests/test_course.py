@@ -210,3 +210,18 @@ def test_arrow_keys_step_the_transformer_decoding(browser, app_server):
         page.wait_for_function(f"() => ({value})() === '2'", timeout=60_000)
     finally:
         page.close()
+
+
+def test_my_digit_travels_from_the_cnn_page():
+    """A digit drawn (here: picked) on the CNN page is offered to diffusion and the autoencoder."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.switch_page("pages/cnn.py").run()
+    at.button_group(key="cnn_source").set_value("Font digit").run()
+    at.selectbox(key="cnn_font_digit").set_value(2).run()
+    mine = at.session_state["my_digit"]
+    assert mine.shape == (28, 28) and mine.max() > 0.5
+    at.switch_page("pages/diffusion.py").run()
+    assert not at.exception
+    assert at.button_group(key="diff_source").value == "My digit (CNN page)"
+    at.switch_page("pages/seq2seq.py").run()
+    assert not at.exception

@@ -8,9 +8,9 @@ import torch
 
 from dl_core import cnn, digits
 from ui.common import _source as source  # the real source, read with inspect under a lock
+from ui import my_digit
 from ui.models import shipped_cnn
 
-MY_DIGIT = "my_digit"  # session key: the 28x28 centred digit last drawn, typed or uploaded on the CNN page
 
 
 @st.cache_data(show_spinner=False)
@@ -18,9 +18,9 @@ def _default_digit() -> np.ndarray:
     return digits.prepare(digits.render_digit(3, stroke=4)).centred
 
 
-def my_digit() -> tuple[np.ndarray, str]:
+def digit_for_net() -> tuple[np.ndarray, str]:
     """(centred 28x28 digit, where it came from): the CNN page's last input, or a font 3."""
-    mine = st.session_state.get(MY_DIGIT)
+    mine = my_digit.get()
     if mine is not None:
         return mine, "your digit from the CNN page"
     return _default_digit(), "a font-rendered 3 (draw your own on the CNN page and it appears here)"
@@ -53,7 +53,7 @@ def section() -> None:
                                for n, p in model.named_parameters()])
         st.dataframe(params, hide_index=True, width="stretch")
         st.caption(f"{int(params['numel'].sum()):,} parameters in all.")
-    centred, origin = my_digit()
+    centred, origin = digit_for_net()
     rows, probs = _run(centred)
     c1, c2 = st.columns([1, 3])
     c1.image((centred * 255).astype(np.uint8), width=112, caption="x (28x28)")

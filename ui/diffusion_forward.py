@@ -10,6 +10,7 @@ from dl_core import diffusion as D
 from dl_core import digits
 from ui import charts
 from ui import diffusion_charts as dc
+from ui import my_digit
 from ui.canvas import digit_canvas
 from ui.diffusion_models import schedule
 
@@ -57,7 +58,10 @@ def strip_png(x0_bytes: bytes, kind: str, seed: int) -> bytes:
 
 
 def digit_input() -> tuple[np.ndarray | None, str]:
-    source = st.segmented_control("Your digit", ["Font digit", "Draw"], default="Font digit", key="diff_source")
+    options = my_digit.sources("Font digit", "Draw")
+    source = st.segmented_control("Your digit", options, default=options[0], key="diff_source")
+    if source == my_digit.LABEL and my_digit.get() is not None:
+        return my_digit.get(), "your digit from the CNN page"
     if source == "Draw":
         rgba = digit_canvas(key="diff_canvas")
         if rgba is None:

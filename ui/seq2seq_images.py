@@ -10,6 +10,7 @@ from dl_core import digits
 from ui import charts
 from ui import seq2seq_charts as sc
 from ui import seq2seq_models as sm
+from ui import my_digit
 from ui.canvas import digit_canvas
 
 SCALE = 4  # 28 px -> 112 px on screen
@@ -50,7 +51,9 @@ def interpolation(a_bytes: bytes, b_bytes: bytes, steps: int) -> tuple[np.ndarra
 
 def digit_input() -> bytes | None:
     """The user's digit: a font-rendered one or a drawing. Returns (28, 28) float32 bytes or None."""
-    source = st.radio("Digit", ["Font digit", "Draw"], key="ae_source", horizontal=True)
+    source = st.radio("Digit", my_digit.sources("Font digit", "Draw"), key="ae_source", horizontal=True)
+    if source == my_digit.LABEL and my_digit.get() is not None:
+        return my_digit.get().astype(np.float32).tobytes()
     if source == "Font digit":
         d = st.selectbox("Which digit", list(range(10)), index=3, key="ae_digit")
         return font_digit(int(d))
