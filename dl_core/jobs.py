@@ -82,3 +82,67 @@ def rnn_race(distance: int, steps: int, eval_every: int = 20, device: str = "cpu
     from dl_core.rnn_train import race_steps
 
     yield from race_steps(distance, steps=steps, eval_every=eval_every, device=torch.device(device))
+
+
+class DiffusionFrame(NamedTuple):
+    t: int  # timestep of x_t
+    index: int  # sampler step
+    grids: np.ndarray  # (3, H, W) uint8: x_t, the predicted noise, x0-hat, each n samples tiled `cols` wide
+
+
+class SamplingDone(NamedTuple):
+    seconds: float  # wall time of the whole sampling
+
+
+def tile(imgs: np.ndarray, cols: int, gap: int = 1, fill: float = 0.5) -> np.ndarray:
+    """(N, H, W) -> one (rows*(H+gap)-gap, cols*(W+gap)-gap) image, row-major."""
+    n, h, w = imgs.shape
+    cols = max(1, min(cols, n))
+    rows = -(-n // cols)
+    out = np.full((rows * (h + gap) - gap, cols * (w + gap) - gap), fill, dtype=np.float32)
+    for i in range(n):
+        r, c = divmod(i, cols)
+        out[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = imgs[i]
+    return out
+
+
+def diffusion_sampling(model_kind: str, digit: int, n: int, seed: int, guidance: float, method: str, steps: int,
+                       device: str = "cpu", ddpm_every: int = 10) -> Iterator:
+    """Sample ``n`` digits with the shipped pixel U-Net or latent model (DDIM in ``steps`` or DDPM's 1000,
+    keeping every ``ddpm_every``-th DDPM frame and the last); yields a ``DiffusionFrame`` per kept step, then
+    ``SamplingDone``. Latents are decoded to pixels here, so frames are always 28x28 pictures."""
+    import time
+
+    from dl_core import diffusion as D
+    from dl_core import latent, unet
+
+    dev = torch.device(device)
+    g = torch.Generator(device=dev).manual_seed(int(seed))
+    y = torch.full((n,), int(digit), dtype=torch.long, device=dev)
+    if model_kind == "latent":
+        ae, model = latent.load_ae(ASSETS / "diffusion_ae.pt", dev), latent.load(ASSETS / "diffusion_latent.pt", dev)
+        shape, clip = (n, *latent.LATENT_SHAPE), model.x0_range(y.float())
+
+        def decode(z):
+            return latent.decode(ae, model, z)
+    else:
+        model = unet.load(ASSETS / "diffusion_unet.pt", dev)
+        shape, clip = (n, 1, 28, 28), True
+
+        def decode(x):
+            return x
+    sched = D.make_schedule(model.cfg.schedule, model.cfg.T)
+    sampler = D.ddpm_sample(model, y, sched, shape, guidance, generator=g, device=dev, clip=clip) if method == "ddpm" \
+        else D.ddim_sample(model, y, sched, shape, steps, guidance, generator=g, device=dev, clip=clip)
+    cols, t0 = min(n, 4), time.time()
+    for step in sampler:
+        if method == "ddpm" and step.index % ddpm_every != 0 and step.t != 0:
+            continue
+        with torch.no_grad():
+            xt, eps, x0 = (a[:, 0].cpu().numpy() for a in (decode(step.x_t), step.eps, decode(step.x0_hat)))
+        if eps.shape[-1] != 28:  # latent noise (7x7): nearest-neighbour up to 28x28 for display
+            eps = eps.repeat(4, axis=1).repeat(4, axis=2)
+        units = (np.clip((xt + 1) / 2, 0, 1), np.clip(eps / 6 + 0.5, 0, 1), np.clip((x0 + 1) / 2, 0, 1))
+        grids = np.stack([(tile(u, cols) * 255).astype(np.uint8) for u in units])
+        yield DiffusionFrame(step.t, step.index, grids)
+    yield SamplingDone(time.time() - t0)
