@@ -317,6 +317,14 @@ class Session:
         fragment_id = next(iter(self.auto_reruns))
         return await self._rerun(fragment_id=fragment_id, is_auto_rerun=True)
 
+    async def open_tab(self, label: str) -> Run | None:
+        """Click the stateful tab with this label (lazy tabs: its body runs only when open); None if absent."""
+        for w in list(self.widgets.values()):
+            if w.kind == "tabs" and label in w.options and w.value != label:
+                w.value = label
+                return await self._rerun(fragment_id=w.fragment_id)
+        return None
+
     async def navigate(self, page: str) -> Run:
         """Follow a page link in the same session (as st.navigation's sidebar does)."""
         path = "" if page in ("", "home") else page
@@ -643,12 +651,16 @@ async def participant(url: str, page: str, stats: PageStats, think: float, until
 
 
 async def trainer(url: str, page: str, start: str, stop: str, stats: PageStats, until: float, start_delay: float,
-                  rng: random.Random, timeout: float) -> None:
+                  rng: random.Random, timeout: float, train_tab: str = "Train it yourself") -> None:
     """A participant who presses "start training" and then watches: the browser's auto-reruns of the
     st.fragment(run_every=...) that polls the job are the latencies recorded. Presses stop at the end."""
     await asyncio.sleep(start_delay)
     async with counted_session(url, stats, rng, timeout) as session:
         stats.opened(await session.open(page))
+        if start not in session.buttons and train_tab:  # the training controls live in a lazy tab
+            opened = await session.open_tab(train_tab)
+            if opened is not None:
+                stats.add(opened, None)
         run = await session.press(start)
         stats.add(run, None)
         if any("busy" in text.lower() for text in run.warnings):
