@@ -208,12 +208,16 @@ class PageDriver:
         self.pg.wait_for_function(_RERUN_DONE, polling="raf", timeout=self.timeout)
         return self.elapsed()
 
-    def tab(self, step: int) -> float:
-        label = self.spec["tabs"][step % 2]
+    def tab(self, step: int, label: str | None = None) -> float:
+        """Step -1 (the warm-up) opens tabs[0], then the timed steps alternate tabs[1], tabs[0], ..."""
+        label = label or self.spec["tabs"][(step + 1) % 2]
         self.pg.get_by_role("tab", name=label, exact=True).first.click()
         if self._tab_rerun is None:  # first switch (untimed warm-up): does a tab switch rerun the page?
-            self.pg.wait_for_timeout(1500)
-            self._tab_rerun = self.pg.evaluate("() => window.__dlv.states.includes('running')")
+            try:
+                self.pg.wait_for_function("() => window.__dlv.states.includes('running')", timeout=5000)
+                self._tab_rerun = True
+            except Exception:  # no rerun within 5 s: tabs switched in the browser only (plain st.tabs)
+                self._tab_rerun = False
         self.pg.wait_for_function(_TAB_SHOWN, arg=[label, self._tab_rerun], polling="raf", timeout=self.timeout)
         return self.elapsed()
 
@@ -272,6 +276,9 @@ def measure(browser, app_url: str, floor_url: str, pages: list[str], reps: int, 
             for step in range(-1, reps):
                 if errors.get((page, what)) is None:
                     run(d, page, what, step)
+            if what == "tab" and reps % 2 == 0:  # back to the tab the page opened with (untimed)
+                d.tab(-1, d.spec["tabs"][1])
+                d.idle()
         d.close()
     if "floor" in drivers:
         drivers["floor"].close()
