@@ -6,14 +6,18 @@ Playwright against a real ``streamlit run app.py`` and, side by side, the floor 
 (benchmarks/floor_app.py: the same canvas, preprocessing and CNN, one st.metric), and times each
 page's main interactions:
 
-    stroke   a digit drawn on the canvas: mouse-up -> the "Prediction" metric repainted (not stale)
-    slider   the page's main slider moved one step with the keyboard -> its rerun finished and painted
-    tab      a click on another tab -> its content painted (a rerun, for lazy tabs, finished)
-    button   a click on the page's main button -> its rerun finished and painted
+    stroke   a digit drawn on the canvas: mouse-up -> the "Prediction" metric repainted by a run that
+             started after the stroke (not stale), or showing a new text
+    slider   the page's main slider moved one step with the keyboard -> the page settled
+    tab      a click on another tab -> its panel shows content and the page settled
+    button   a click on the page's main button -> the page settled
 
-Times are taken inside the page: the input event's own timestamp (``event.timeStamp``) to the first
-animation frame in which the condition holds (``wait_for_function(polling="raf")``), so Playwright's
-own latency is not counted. The slider includes Streamlit's 200 ms debounce of slider values.
+"Settled": the rerun that started after the input has finished (or none came within 1.5 s: a fast
+rerun whose start and end reach React in one batch never shows "running"), and the DOM has not
+changed for 300 ms; the time is that of the DOM's last change (or the rerun's end, if later). Times
+are taken inside the page, from the input event's own timestamp (``event.timeStamp``), with the
+condition checked on every animation frame (``wait_for_function(polling="raf")``), so Playwright's
+own latency is not counted.
 
     python -m benchmarks.browser                      # every page, 10 repetitions each
     python -m benchmarks.browser --pages cnn --reps 20
@@ -46,18 +50,15 @@ PAGES: dict[str, dict] = {
     "floor": dict(canvas="floor_canvas"),
     "cnn": dict(canvas="cnn_canvas", tabs=("Filters", "Feature maps"), slider="cnn_stage",
                 button="cnn_kernel_step_next"),
-    "": dict(tabs=None),  # the Course page
-    "basics": dict(tabs=("Autograd", "Tensors"), slider="basics_num_h", button="basics_btn_back_next"),
-    "rnn": dict(tabs=("Plain RNN, unrolled", "LSTM gates"), slider="rnn_sine_period", button="rnn_race_start"),
+    "basics": dict(tabs=("Autograd", "Tensors")),
+    "rnn": dict(tabs=("Plain RNN, unrolled", "LSTM gates"), button="rnn_random_brackets"),
     "gan": dict(tabs=("Digit GAN", "2-D GAN Lab"), slider="gan2d_lr_d", button="gan2d_step"),
-    "seq2seq": dict(tabs=("The bottleneck, measured", "Sequence to sequence"), slider="s2s_beam"),
+    "seq2seq": dict(tabs=("The bottleneck, measured", "Sequence to sequence"), slider="s2s_step"),
     "diffusion": dict(tabs=("3. Compare settings", "1. Forward: noise your digit"), slider="diff_t"),
-    "transformer": dict(tabs=("Masks side by side", "Attention step by step"), slider="tf_temp"),
-    "real_attention": dict(tabs=("Causal vs bidirectional", "Your text, its attention"), slider="ra_temp",
-                           button="ra_next"),
-    "rl": dict(tabs=None, slider="rl_gamma", button="rl_step"),
-    "glossary": dict(tabs=None),
-}
+    "transformer": dict(tabs=("Masks side by side", "Attention step by step"), slider="tf_heads"),
+    "real_attention": dict(tabs=("Causal vs bidirectional", "Your text, its attention")),
+    "rl": dict(tabs=("DQN on CartPole", "GridWorld (tabular)"), slider="rl_gamma", button="rl_step"),
+}  # the Course and Glossary pages have links and a search box, no interaction worth timing
 QUICK = ["floor", "cnn"]
 
 # Strokes in canvas pixels (280 x 280): a 1, a 7, a 4 and a 0-ish loop; the canvas is cleared every 4.
@@ -66,20 +67,32 @@ STROKES = [[(140, 40), (140, 240)], [(60, 40), (220, 40), (120, 250)], [(80, 40)
 
 _INSTRUMENT = """() => {
   if (window.__dlv) return;
-  const d = window.__dlv = {t0: null, t1: null, states: []};
+  const d = window.__dlv = {t0: null, t1: null, states: [], doneAt: null, lastMut: null};
   for (const ev of ['mouseup', 'click', 'keydown'])
-    window.addEventListener(ev, e => { d.t0 = e.timeStamp; d.t1 = null; d.states = []; }, true);
+    window.addEventListener(ev, e => { d.t0 = e.timeStamp; d.t1 = d.doneAt = d.lastMut = null; d.states = []; }, true);
   const app = document.querySelector('[data-testid=stApp]');
-  new MutationObserver(() => d.states.push(app.getAttribute('data-test-script-state')))
-    .observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+  new MutationObserver(() => {
+    const s = app.getAttribute('data-test-script-state');
+    d.states.push(s);
+    if (s === 'notRunning' && d.states.includes('running')) d.doneAt = performance.now();
+  }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+  new MutationObserver(() => { if (d.t0 !== null) d.lastMut = performance.now(); })
+    .observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true});
 }"""
-# A rerun started after the input and finished (the first frame after it).
-_RERUN_DONE = """() => {
-  const d = window.__dlv, r = d.states.indexOf('running');
-  if (r < 0 || !d.states.slice(r + 1).includes('notRunning')) return false;
-  d.t1 = performance.now(); return true;
+# The page has settled after the input: a rerun that started after it has finished (or none came within
+# 1.5 s: fast reruns whose start and end reach React in one batch never show "running"), and nothing in
+# the DOM changed for 300 ms. The time is that of the last change (or of the rerun's end, if later).
+_SETTLED = """() => {
+  const d = window.__dlv, now = performance.now();
+  if (!(%s)) return false;
+  const app = document.querySelector('[data-testid=stApp]');
+  if (app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+  if (d.states.includes('running')) { if (d.doneAt === null) return false; }
+  else if (now - d.t0 < 1500) return false;
+  if (d.lastMut !== null && now - d.lastMut < 300) return false;
+  d.t1 = Math.max(d.lastMut || d.t0, d.doneAt || 0); return true;
 }"""
-# The Prediction metric is fresh: drawn by a run that started after the stroke.
+# The Prediction metric is fresh: drawn by a run that started after the stroke, or its text changed.
 _PREDICTION = """(before) => {
   const d = window.__dlv;
   const m = [...document.querySelectorAll('[data-testid=stMetric]')].find(e => e.innerText.includes('Prediction'));
@@ -89,17 +102,13 @@ _PREDICTION = """(before) => {
   if (!fresh && m.innerText === before) return false;
   d.t1 = performance.now(); return true;
 }"""
-# The tab's panel shows content and no rerun is pending (for lazy tabs: the rerun finished).
-_TAB_SHOWN = """([label, rerun]) => {
-  const d = window.__dlv;
-  const tab = [...document.querySelectorAll('[role=tab]')].find(t => t.innerText.trim() === label);
+# The tab is selected and its panel shows content (a condition for _SETTLED).
+_TAB_SHOWN = """(() => {
+  const tab = [...document.querySelectorAll('[role=tab]')].find(t => t.innerText.trim() === %s);
   if (!tab || tab.getAttribute('aria-selected') !== 'true') return false;
   const panel = document.getElementById(tab.getAttribute('aria-controls'));
-  if (!panel || !panel.querySelector('[data-testid=stElementContainer]')) return false;
-  if (rerun) { const r = d.states.indexOf('running');
-    if (r < 0 || !d.states.slice(r + 1).includes('notRunning')) return false; }
-  d.t1 = performance.now(); return true;
-}"""
+  return !!(panel && panel.querySelector('[data-testid=stElementContainer]'));
+})()"""
 
 
 def free_port() -> int:
@@ -160,7 +169,6 @@ class PageDriver:
         self.pg.evaluate(_INSTRUMENT)
         self.strokes = 0
         self._box = None
-        self._tab_rerun: bool | None = None
 
     def idle(self) -> None:
         self.pg.wait_for_selector(IDLE, timeout=self.timeout)
@@ -204,28 +212,24 @@ class PageDriver:
         box.scroll_into_view_if_needed()
         thumb = box.locator("input[type=range]").first  # react-aria's visually hidden input
         thumb.focus()
-        thumb.press("ArrowRight" if step % 2 == 0 else "ArrowLeft")
-        self.pg.wait_for_function(_RERUN_DONE, polling="raf", timeout=self.timeout)
+        value, lo, hi = thumb.evaluate("e => [+e.value, +e.min, +e.max]")
+        right = value <= lo or (value < hi and step % 2 == 0)  # one step inwards at either end
+        thumb.press("ArrowRight" if right else "ArrowLeft")
+        self.pg.wait_for_function(_SETTLED % "true", polling="raf", timeout=self.timeout)
         return self.elapsed()
 
     def tab(self, step: int, label: str | None = None) -> float:
         """Step -1 (the warm-up) opens tabs[0], then the timed steps alternate tabs[1], tabs[0], ..."""
         label = label or self.spec["tabs"][(step + 1) % 2]
         self.pg.get_by_role("tab", name=label, exact=True).first.click()
-        if self._tab_rerun is None:  # first switch (untimed warm-up): does a tab switch rerun the page?
-            try:
-                self.pg.wait_for_function("() => window.__dlv.states.includes('running')", timeout=5000)
-                self._tab_rerun = True
-            except Exception:  # no rerun within 5 s: tabs switched in the browser only (plain st.tabs)
-                self._tab_rerun = False
-        self.pg.wait_for_function(_TAB_SHOWN, arg=[label, self._tab_rerun], polling="raf", timeout=self.timeout)
+        self.pg.wait_for_function(_SETTLED % (_TAB_SHOWN % json.dumps(label)), polling="raf", timeout=self.timeout)
         return self.elapsed()
 
     def button(self, step: int) -> float:
         btn = self.key(self.spec["button"]).locator("button").first
         btn.scroll_into_view_if_needed()
         btn.click()
-        self.pg.wait_for_function(_RERUN_DONE, polling="raf", timeout=self.timeout)
+        self.pg.wait_for_function(_SETTLED % "true", polling="raf", timeout=self.timeout)
         return self.elapsed()
 
     def available(self, what: str) -> bool:
@@ -257,7 +261,7 @@ def measure(browser, app_url: str, floor_url: str, pages: list[str], reps: int, 
                 samples.setdefault(key, []).append(ms)
         except Exception as err:  # reported in the table, the benchmark goes on
             errors[key] = f"{type(err).__name__}: {str(err).splitlines()[0][:120]}"
-            log(f"  {page} {what}: {errors[key]}")
+            log(f"  {page} {what}: {errors[key]}", flush=True)
 
     strokers = [p for p in pages if "canvas" in PAGES[p]]
     drivers = {p: PageDriver(browser, floor_url if p == "floor" else app_url, "" if p == "floor" else p,

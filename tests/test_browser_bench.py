@@ -13,7 +13,7 @@ def test_browser_benchmark_times_every_cnn_interaction_and_the_floor(browser, ap
     floor = bench.Server("benchmarks/floor_app.py")
     try:
         rows = bench.measure(browser, app_server, floor.url, ["floor", "cnn"], reps=1, timeout_ms=90_000,
-                             log=lambda *a: None)
+                             log=lambda *a, **k: None)
     finally:
         floor.stop()
     got = {(r["page"], r["interaction"]): r for r in rows}
