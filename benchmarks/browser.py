@@ -168,6 +168,7 @@ class PageDriver:
         self.pg.wait_for_selector(IDLE, timeout=timeout_ms)
         self.pg.evaluate(_INSTRUMENT)
         self.strokes = 0
+        self._cleared = 0
         self._box = None
 
     def idle(self) -> None:
@@ -188,11 +189,14 @@ class PageDriver:
             canvas.wait_for(timeout=self.timeout)
             canvas.scroll_into_view_if_needed()
             self._box = canvas.bounding_box()
-        if self.strokes and self.strokes % len(STROKES) == 0:  # a fresh drawing now and then (untimed)
+        if self.strokes and self.strokes % len(STROKES) == 0 and self._cleared != self.strokes:
+            self._cleared = self.strokes  # a fresh drawing now and then (untimed)
             self.key(f"{self.spec['canvas']}_clear").locator("button").click()
             self.idle()
             self._box = None
-            return self.stroke()
+            canvas.wait_for(timeout=self.timeout)
+            canvas.scroll_into_view_if_needed()
+            self._box = canvas.bounding_box()
         m = self.pg.locator("[data-testid=stMetric]").filter(has_text="Prediction")
         before = m.first.inner_text() if m.count() else ""
         points = STROKES[self.strokes % len(STROKES)]
