@@ -32,7 +32,10 @@ else:
                f"`{card['command']}`.")
 
 # Lazy tabs: only the open tab runs, so a stroke reruns the drawing and its open view, not every chart.
-see, train = lazy_tabs(["See it", "Train it yourself"], "cnn_tab", keep="cnn_")
+# Kept widget values: every cnn_ widget except the kernel's data editor (Streamlit refuses writes to it).
+KEEP = ("cnn_source", "cnn_font_", "cnn_stage", "cnn_view_tab", "cnn_train_", "cnn_kernel_preset",
+        "cnn_kernel_stride", "cnn_kernel_padding", "cnn_kernel_pos")
+see, train = lazy_tabs(["See it", "Train it yourself"], "cnn_tab", keep=KEEP)
 if see.open:
     with see:
         left, right = st.columns([1, 1.4], gap="large")
@@ -53,7 +56,7 @@ if see.open:
                 charts.show(charts.prob_bars_vl(res["probs"], res["pred"]))
                 cnn_views.preprocessing_strip(x_bytes, prep)
         if prep is not None:
-            views = lazy_tabs(["Feature maps", "Filters", "Saliency", "Architecture"], "cnn_view_tab", keep="cnn_")
+            views = lazy_tabs(["Feature maps", "Filters", "Saliency", "Architecture"], "cnn_view_tab", keep=KEEP)
             if views[0].open:
                 with views[0]:
                     cnn_views.feature_maps(model_key, x_bytes, res)
