@@ -310,20 +310,20 @@ class Session:
             raise SessionFailed(f"no enabled button {key!r} on the page: {sorted(self.buttons)}")
         return await self._rerun(trigger=self.buttons[key])
 
-    async def open_tab(self, label: str) -> Run:
-        """Open the stateful tab with this label (``st.tabs(key=..., on_change="rerun")``), as a click does."""
-        for w in self.widgets.values():
-            if w.kind == "tabs" and label in w.options:
-                w.value = label
-                return await self._rerun(fragment_id=w.fragment_id)
-        raise SessionFailed(f"no tab {label!r} on the page")
-
     async def auto_rerun(self) -> Run | None:
         """What the browser does for an st.fragment(run_every=...): rerun that fragment (None if there is none)."""
         if not self.auto_reruns:
             return None
         fragment_id = next(iter(self.auto_reruns))
         return await self._rerun(fragment_id=fragment_id, is_auto_rerun=True)
+
+    async def open_tab(self, label: str) -> Run | None:
+        """Click the stateful tab with this label (lazy tabs: its body runs only when open); None if absent."""
+        for w in list(self.widgets.values()):
+            if w.kind == "tabs" and label in w.options and w.value != label:
+                w.value = label
+                return await self._rerun(fragment_id=w.fragment_id)
+        return None
 
     async def navigate(self, page: str) -> Run:
         """Follow a page link in the same session (as st.navigation's sidebar does)."""
@@ -657,8 +657,12 @@ async def trainer(url: str, page: str, start: str, stop: str, stats: PageStats, 
     await asyncio.sleep(start_delay)
     async with counted_session(url, stats, rng, timeout) as session:
         stats.opened(await session.open(page))
+        if tab is None and start not in session.buttons:  # the training controls live in a lazy tab
+            tab = "Train it yourself"
         if tab:
-            stats.add(await session.open_tab(tab), None)
+            opened = await session.open_tab(tab)
+            if opened is not None:
+                stats.add(opened, None)
         run = await session.press(start)
         stats.add(run, None)
         if any("busy" in text.lower() for text in run.warnings):

@@ -100,8 +100,8 @@ def test_training_runs_live_and_stops(page, mnist_dir):
     page.get_by_role("tab", name="Train it yourself").click()
     # the default CNN takes over a minute per epoch here: slow enough to watch, then stop
     page.locator("[data-testid=stSelectbox]").filter(has_text="Model").first.click()
-    page.get_by_role("option", name="Default CNN").click()  # may be the selected one already: no rerun then
-    expect(page.get_by_role("combobox", name="Model")).to_have_value("Default CNN", timeout=30_000)
+    page.get_by_role("option", name="Stronger CNN").click()  # may be the selected one already: no rerun then
+    expect(page.get_by_role("combobox", name="Model")).to_have_value("Stronger CNN", timeout=30_000)
     page.wait_for_selector(IDLE, timeout=60_000)
     page.get_by_role("button", name="Start training").click()
     # the progress line is refreshed by a fragment while the rest of the page stays idle

@@ -106,14 +106,24 @@ def test_sampling_job_produces_frames_in_apptest():
     at.button(key="diff_start").click()
     ok(at.run())
     job = at.session_state["diff_job"]
+    assert job.target == "dl_core.jobs:diffusion_sampling"  # sampled in a worker process
     deadline = time.time() + 90
-    while job.running and time.time() < deadline:
+    while job.active and time.time() < deadline:
         time.sleep(0.5)
     assert job.state == "done", job.error
-    frames = [e for e in job.events if type(e).__name__ == "Frame"]
+    frames = [e for e in job.events if type(e).__name__ == "DiffusionFrame"]
     assert [f.t for f in frames][0] == 1000 and frames[-1].t == 0 and len(frames) == 11
-    assert isinstance(job.result, bytes) and job.result[:6] in (b"GIF87a", b"GIF89a")
+    assert frames[-1].grids.shape == (3, 28, 57) and frames[-1].grids.dtype.name == "uint8"  # 2 samples side by side
     ok(at.run())
+    import io
+
+    from PIL import Image
+
+    from ui.diffusion_sampling import trajectory_gif
+
+    assert [b for b in at.get("download_button") if "GIF" in str(b.proto)], "the GIF is offered"
+    gif = trajectory_gif(job.id, frames)
+    assert gif[:6] in (b"GIF87a", b"GIF89a") and Image.open(io.BytesIO(gif)).n_frames == 11
     assert at.slider(key="diff_frame").max == 10 and at.slider(key="diff_frame").value == 10
     at.slider(key="diff_frame").set_value(3)
     ok(at.run())

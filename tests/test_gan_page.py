@@ -155,6 +155,16 @@ def test_digit_tab_snapshot_slider_seed_and_walk():
     assert any("The judge reads" in str(i.proto) for i in at.get("image"))
 
 
+def wait_ended(job, seconds: float = 60) -> None:
+    """A worker-process job has ended (its process too)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while job.active and time.monotonic() < deadline:
+        time.sleep(0.1)
+    job.process.join(15)
+
+
 def test_live_digit_training_starts_and_stops(mnist_dir, monkeypatch):
     monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
     at = tab(gan_page(), "Digit GAN")
@@ -162,10 +172,16 @@ def test_live_digit_training_starts_and_stops(mnist_dir, monkeypatch):
     at.button(key="gan_train_start").click().run()
     ok(at)
     job = at.session_state["gan_job"]
-    assert job.kind == "gan"
+    assert job.kind == "gan" and job.target == "dl_core.jobs:gan_training" and job.active  # a worker process
+    import time
+
+    deadline = time.monotonic() + 90  # the worker loads MNIST and sends its step-0 samples
+    while not job.events and job.active and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert job.events, job.error
     at.button(key="gan_train_stop").click().run()
-    job.thread.join(60)
-    assert job.state in ("stopped", "done")
+    wait_ended(job)
+    assert job.state in ("stopped", "done") and not job.process.is_alive()
     at.run()
     ok(at)
     assert any(re.search(r"Training (stopped|finished)", s.value) for s in at.success)

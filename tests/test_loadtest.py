@@ -123,46 +123,53 @@ def test_participants_switch_stateful_tabs_like_a_widget(app_server):
 
 # ---------------------------------------------------------------- the training cap ------------
 def test_training_cap_holds_on_the_cnn_page(monkeypatch, mnist_dir):
-    """Cap 1: the first session trains; two more sessions press start and are told the server is busy."""
+    """Cap 1: the first session trains in a worker process; two more sessions press start and wait in
+    the queue, told their place; when the first stops, the next one starts."""
+    import time
+
     from streamlit.testing.v1 import AppTest
 
-    from ui import jobs
+    from ui import workers
 
     monkeypatch.setenv("DLV_MAX_JOBS", "1")
     monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
-    jobs.registry.clear()  # the registry reads DLV_MAX_JOBS when it is first created
+    if workers._POOL is not None:  # the pool reads DLV_MAX_JOBS when it is first created
+        workers._POOL.shutdown()
+    monkeypatch.setattr(workers, "_POOL", None)
 
     def cnn_session() -> AppTest:
         # The page script itself: through app.py + switch_page, AppTest resets Streamlit's legacy
         # pages-folder flag before every run, so ui.common.page_start reruns once per run and the
         # button's click is consumed by the aborted first pass.
         at = AppTest.from_file(CNN_PAGE, default_timeout=120)
+        at.session_state["cnn_tab"] = "Train it yourself"  # lazy tabs: the training controls' tab
         at.run()
         assert not at.exception
         return at
 
     first = cnn_session()
-    first.select_slider(key="cnn_train_batch").set_value(16)  # small batches: the job notices stop sooner
     first.button(key="cnn_train_start").click().run()
     assert not first.exception
     job = first.session_state["cnn_job"]
+    others = []
     try:
         assert job.running, job.error
-        assert jobs.registry().cap == 1
-        for _ in range(2):
+        assert workers.pool().cap == 1
+        for place in (1, 2):
             other = cnn_session()
             other.button(key="cnn_train_start").click().run()
             assert not other.exception
-            busy = [w.value for w in other.warning if "busy" in w.value]
-            assert busy, [w.value for w in other.warning]
-            assert "1 of 1" in busy[0]
-            assert "cnn_job" not in other.session_state
-            assert [j.owner for j in jobs.registry().active()] == [job.owner]
+            waiting = [i.value for i in other.info if "Waiting" in i.value]
+            assert waiting and f"{['1st', '2nd'][place - 1]} in the queue" in waiting[0], [i.value for i in other.info]
+            assert "1 of 1" in waiting[0]
+            others.append(other.session_state["cnn_job"])
+            assert others[-1].state == "queued"
+        assert workers.pool().running_count() == 1 and workers.pool().waiting_count() == 2
         first.button(key="cnn_train_stop").click().run()
-        assert job.stop_requested
+        deadline = time.monotonic() + 60
+        while others[0].state == "queued" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert job.state == "stopped" and others[0].state == "running" and others[1].state == "queued"
     finally:
-        job.stop()
-        job.thread.join(60)
-        jobs.registry.clear()
-    assert not job.thread.is_alive()
-    assert job.state in ("stopped", "done"), job.error
+        workers.pool().shutdown()
+    assert all(not j.active for j in [job, *others])

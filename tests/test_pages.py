@@ -110,14 +110,25 @@ def test_kernel_window_slides_and_shows_its_products():
 
 
 def test_training_tab_start_and_stop(mnist_dir, monkeypatch):
+    """Training runs in a worker process (ui.workers); Stop ends it, and the page says so."""
+    import time
+
     monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
     at = app("pages/cnn.py")
+    at.session_state["cnn_tab"] = "Train it yourself"  # lazy tabs: only the open tab runs
+    at.run()
     at.button(key="cnn_train_start").click().run()
     job = at.session_state["cnn_job"]
-    assert job.kind == "cnn"
+    assert job.kind == "cnn" and job.target == "dl_core.jobs:cnn_training" and job.active
+    deadline = time.monotonic() + 90  # the worker loads MNIST and reports its first batches
+    while not job.events and time.monotonic() < deadline and job.active:
+        time.sleep(0.2)
+    assert job.events, job.error
     at.button(key="cnn_train_stop").click().run()
-    job.thread.join(60)
-    assert job.state == "stopped"
+    while job.active and time.monotonic() < deadline:
+        time.sleep(0.1)
+    job.process.join(15)
+    assert job.state == "stopped" and not job.process.is_alive()
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("stopped" in x.value for x in list(at.info) + list(at.success))
@@ -127,7 +138,9 @@ def test_course_param_count_in_architecture_table():
     at = app("pages/cnn.py")
     at.radio(key="cnn_model").set_value("course").run()
     at.button_group(key="cnn_source").set_value("Font digit").run()
-    assert any("21,840" in c.value for c in at.caption)
+    at.session_state["cnn_view_tab"] = "Architecture"  # lazy tabs: only the open view runs
+    at.run()
+    assert any("Total parameters: **21,840**" in c.value for c in at.caption)
 
 
 @pytest.mark.parametrize("arch", ["course", "default"])

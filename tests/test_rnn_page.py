@@ -175,14 +175,24 @@ def test_shape_explorer_presets_and_extremes():
     assert shapes["output"] == "(1, 1, 2)" and "c_n" not in shapes
 
 
+def wait_ended(job, seconds: float = 60) -> None:
+    """A worker-process job has ended (its process too)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while job.active and time.monotonic() < deadline:
+        time.sleep(0.1)
+    job.process.join(15)
+
+
 def test_race_runs_in_a_background_job_and_stops():
     at = tab(page(), "Why gates?")
     at.slider(key="rnn_race_distance").set_value(5)
     at.button(key="rnn_race_start").click().run()
     job = ok(at).session_state["rnn_race_job"]
-    assert job.kind == "rnn-race" and job.running
+    assert job.kind == "rnn-race" and job.target == "dl_core.jobs:rnn_race" and job.active  # a worker process
     at.button(key="rnn_race_stop").click().run()
-    job.thread.join(60)
-    assert job.state == "stopped"
+    wait_ended(job)
+    assert job.state == "stopped" and not job.process.is_alive()
     at.run()
     assert any("Race stopped" in i.value for i in ok(at).info)

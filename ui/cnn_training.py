@@ -1,33 +1,26 @@
-"""The CNN page's "Train it yourself" tab: controls, a background job, live charts, a stop button."""
+"""The CNN page's "Train it yourself" tab: controls, a job in a worker process, live charts, a stop button.
+
+Training runs in the server's worker-process pool (ui.workers, ``dl_core.jobs.cnn_training``), not in a
+thread of the server, so it never competes with participants' reruns for the server's GIL.
+"""
 from __future__ import annotations
 
-import time
+from dataclasses import asdict
 
 import pandas as pd
 import streamlit as st
+import torch
 
-from dl_core import cnn
-from dl_core.cnn_train import BatchEvent, EpochEvent, TrainConfig, train_steps
-from ui import charts, jobs
+from dl_core import cnn, data
+from dl_core.cnn_train import BatchEvent, EpochEvent, TrainConfig
+from dl_core.jobs import Weights
+from ui import charts, workers
 from ui.common import device, set_state
 from ui.models import mnist
 
 MAX_EPOCHS = 5
 MAX_SECONDS = 300  # a job stops itself after 5 minutes, even if its participant has left
 JOB_KEY = "cnn_job"
-
-
-def _run(model_cfg: cnn.CNNConfig, cfg: TrainConfig, train, test, dev):
-    def run(job: jobs.Job):
-        steps = train_steps(model_cfg, cfg, train, test, dev, report_every=10)
-        model = next(steps)
-        for event in steps:
-            job.events.append(event)
-            if job.stop_requested or time.time() - job.started > MAX_SECONDS:
-                steps.close()
-                break
-        return model.eval()
-    return run
 
 
 # The two presets the page offers, named for what they are (lr, batch and momentum exactly as shown)
@@ -76,28 +69,28 @@ def tab() -> None:
         "stop it), **your** model replaces the shipped one on this page, for your session only."
     )
     model_cfg, cfg = controls()
-    job: jobs.Job | None = st.session_state.get(JOB_KEY)
-    running = job is not None and job.running
+    job = workers.session_job(JOB_KEY)
+    running = job is not None and job.active  # queued or running
     # Callbacks (not ``if st.button(...)``): they run before this script, so the buttons below are drawn
     # knowing about the click (Start greyed out while the job runs, Stop live), in this very run.
     if st.session_state.pop("cnn_train_requested", False) and not running:
-        train, test = mnist(True), mnist(False)
-        if train is not None and test is not None:
-            job, reason = jobs.registry().start(jobs.session_id(), "cnn", _run(model_cfg, cfg, train, test, device()))
-            if job is None:
+        if mnist(True) is not None and mnist(False) is not None:  # downloaded here, read by the worker
+            reason = workers.start(JOB_KEY, "cnn", "dl_core.jobs:cnn_training",
+                                   dict(arch=model_cfg.arch, train_cfg=asdict(cfg), mnist_dir=str(data.default_dir()),
+                                        device=str(device()), report_every=10), MAX_SECONDS)
+            if reason:
                 st.warning(reason, icon=":material/hourglass_top:")
             else:
-                st.session_state[JOB_KEY] = job
                 st.session_state["cnn_train_label"] = f"{model_cfg.arch} CNN, {cfg.epochs} epoch(s), {cfg.optimizer} lr {cfg.lr}"
                 running = True
     b1, b2, _ = st.columns([1, 1, 4])
     b1.button("Start training", key="cnn_train_start", type="primary", disabled=running, on_click=set_state,
               args=("cnn_train_requested",))
-    b2.button("Stop", key="cnn_train_stop", disabled=not running, on_click=jobs.stop, args=(JOB_KEY,))
+    b2.button("Stop", key="cnn_train_stop", disabled=not running, on_click=workers.stop, args=(JOB_KEY,))
     _progress_view(running)
 
 
-def _draw(job: jobs.Job) -> None:
+def _draw(job: workers.WorkerJob) -> None:
     events = list(job.events)
     batches = [e for e in events if isinstance(e, BatchEvent)]
     epochs = [e for e in events if isinstance(e, EpochEvent)]
@@ -106,8 +99,8 @@ def _draw(job: jobs.Job) -> None:
         done = ((last.epoch - 1) * last.batches + last.batch) / (last.batches * st.session_state["cnn_train_epochs"])
         st.progress(min(done, 1.0), text=f"Epoch {last.epoch}, batch {last.batch}/{last.batches}, "
                                          f"{last.samples_per_s:.0f} samples/s")
-    else:
-        st.progress(0.0, text="Starting ...")
+    elif job.running:
+        st.progress(0.0, text="Starting (loading MNIST in a worker process) ...")
     log = [e.line() for e in events if isinstance(e, (BatchEvent, EpochEvent))]  # every 10 batches, as the notebook
     if log:
         st.code("\n".join(log[-12:]), language=None)  # the notebook's printed lines, the latest 12
@@ -128,14 +121,26 @@ def _draw(job: jobs.Job) -> None:
             st.info(f"Training {verb} before the first epoch ended: nothing to keep.")
 
 
-def _keep_model(job: jobs.Job) -> None:
-    """When the run ends, its model replaces the shipped one on this page (this session only)."""
-    epochs = [e for e in list(job.events) if isinstance(e, EpochEvent)]
-    if job.result is not None and epochs:
-        st.session_state["cnn_user_model"] = job.result
+def trained_model(weights: Weights) -> torch.nn.Module:
+    """The model a worker sent back as a state dict, rebuilt here, in eval mode, frozen."""
+    model = cnn.build(cnn.CNNConfig(**weights.config))
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in weights.state.items()})
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model.to(device()).eval()
+
+
+def _keep_model(job: workers.WorkerJob) -> None:
+    """When the run ends, its model (the last epoch's weights) replaces the shipped one on this page
+    (this session only)."""
+    events = list(job.events)
+    epochs = [e for e in events if isinstance(e, EpochEvent)]
+    weights = [e for e in events if isinstance(e, Weights)]
+    if weights and epochs:
+        st.session_state["cnn_user_model"] = trained_model(weights[-1])
         st.session_state["cnn_user_label"] = st.session_state.get("cnn_train_label", "your model")
         st.session_state["cnn_user_acc"] = epochs[-1].accuracy
 
 
 def _progress_view(running: bool) -> None:
-    jobs.live_view(JOB_KEY, running, _draw, "No training run yet in this session.", on_end=_keep_model)
+    workers.live_view(JOB_KEY, running, _draw, "No training run yet in this session.", on_end=_keep_model)

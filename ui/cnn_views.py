@@ -91,14 +91,34 @@ def analysis(model_key: str, x_bytes: bytes, _model) -> dict:
     }
 
 
+# viridis at 9 stops (its published anchor colours), interpolated to a 256-entry lookup table
+_VIRIDIS = np.array([[68, 1, 84], [71, 44, 122], [59, 81, 139], [44, 113, 142], [33, 144, 141],
+                     [39, 173, 129], [92, 200, 99], [170, 220, 50], [253, 231, 37]], dtype=float)
+VIRIDIS = np.stack([np.interp(np.linspace(0, 8, 256), np.arange(9), _VIRIDIS[:, c]) for c in range(3)], 1).astype(np.uint8)
+MAX_GRID_PX = 820  # the feature-map picture is at most this wide
+
+
+def maps_grid(maps: np.ndarray, signed: bool) -> tuple[np.ndarray, int, float]:
+    """(C, H, W) feature maps -> one RGB picture (a tile per channel, 1 px gaps), the column count, and the
+    largest magnitude the colours span (signed: blue -m .. white 0 .. red +m; else viridis 0 .. m)."""
+    c, h, w = maps.shape
+    cols = 5 if c <= 20 else 8
+    rows = -(-c // cols)
+    m = float(np.abs(maps).max()) or 1.0
+    rgb = charts.diverging_rgb(maps) if signed else VIRIDIS[charts.to_uint8(np.clip(maps, 0, None), 0.0, m)]  # (C, H, W, 3)
+    grid = np.full((rows * (h + 1) - 1, cols * (w + 1) - 1, 3), 255, dtype=np.uint8)
+    for i in range(c):
+        r, q = divmod(i, cols)
+        grid[r * (h + 1):r * (h + 1) + h, q * (w + 1):q * (w + 1) + w] = rgb[i]
+    return grid, cols, m
+
+
 @st.cache_data(max_entries=256, show_spinner=False)
-def stage_chart(model_key: str, x_bytes: bytes, stage: str, _maps: np.ndarray, signed: bool):
-    cols = 5 if _maps.shape[0] <= 20 else 8
-    cell = max(2.0, min(12.0, 820 / (cols * (_maps.shape[2] + 1))))
-    df = charts.grid_frame(_maps, cols)
-    m = float(np.abs(_maps).max()) or 1.0
-    return charts.heatmap_grid_vl(df, cell, "redblue" if signed else "viridis",
-                                  domain=[-m, m] if signed else [0, m])
+def stage_png(model_key: str, x_bytes: bytes, stage: str, _maps: np.ndarray, signed: bool) -> tuple[bytes, int, float]:
+    """A raster picture of one stage's maps (no per-cell chart marks: cheap to send and to paint), its width in px."""
+    grid, _, m = maps_grid(_maps, signed)
+    factor = max(1, min(12, MAX_GRID_PX // grid.shape[1]))
+    return charts.png(charts.upscale(grid, factor)), grid.shape[1] * factor, m
 
 
 @st.fragment
@@ -110,9 +130,10 @@ def feature_maps(model_key: str, x_bytes: bytes, res: dict) -> None:
     _, kind, maps = next(s for s in spatial if s[0] == name)
     signed = kind in ("conv", "batchnorm") or maps.min() < 0
     st.caption(f"**{name}** ({kind}): {maps.shape[0]} channels of {maps.shape[1]}x{maps.shape[2]}. "
-               + ("Red is positive, blue negative." if signed else "Brighter means stronger activation.")
-               + " Hover for values.")
-    charts.show(stage_chart(model_key, x_bytes, name, maps, signed))
+               + ("Red is positive, white zero, blue negative" if signed else "Dark purple is zero, yellow the strongest")
+               + " activation in this stage.")
+    img, width, m = stage_png(model_key, x_bytes, name, maps, signed)
+    st.image(img, width=width, caption=f"{maps.shape[0]} maps, colours from {-m if signed else 0:.2f} to {m:.2f}")
     flat = [(n, o) for n, k, o, _ in res["stages"] if o.ndim == 1 and k == "relu"]
     if flat:
         n, o = flat[0]

@@ -1,61 +1,36 @@
-"""The reverse-process tab: a background sampling job, frames that appear while it runs, play/pause, GIF."""
+"""The reverse-process tab: a sampling job in a worker process (ui.workers, dl_core.jobs.diffusion_sampling),
+frames that appear while it runs, play/pause, GIF."""
 from __future__ import annotations
-
-import time
-from typing import NamedTuple
 
 import numpy as np
 import streamlit as st
-import torch
 
-from dl_core import diffusion as D
-from ui import gen_quality, jobs
+from dl_core.jobs import DiffusionFrame, SamplingDone
+from ui import gen_quality, workers
 from ui import diffusion_charts as dc
-from ui.common import set_state
-from ui.diffusion_models import LATENT, MAX_SAMPLES, PIXEL, decode_latent, sampler
+from ui.common import device, set_state
+from ui.diffusion_models import LATENT, MAX_SAMPLES, PIXEL
 
 JOB_KEY = "diff_job"
 MAX_SECONDS = 240  # a sampling job stops itself after 4 minutes
 DDPM_EVERY = 10  # DDPM has 1000 steps: keep every 10th frame (and the last)
 
 
-# job.events holds Frames and, at the end, one ("seconds", s) pair. A Frame is a tuple too (a NamedTuple):
-# tell them apart by type, never by "isinstance(e, tuple)" (that read frame 0's index: "took 0.0 s").
-class Frame(NamedTuple):
-    t: int  # timestep of x_t
-    index: int  # sampler step
-    pngs: tuple  # PNG bytes of x_t, predicted noise, x0-hat grids
-    gif_frame: np.ndarray  # uint8 x_t | x0-hat side by side, for the GIF
+Frame = DiffusionFrame  # job.events: DiffusionFrame per kept step (uint8 grids), then one SamplingDone
 
 
-def _grids(step: D.Step, cols: int, decode) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    xt, eps, x0 = (a[:, 0].cpu().numpy() for a in (decode(step.x_t), step.eps, decode(step.x0_hat)))
-    if eps.shape[-1] != 28:  # latent noise (7x7): nearest-neighbour up to 28x28 for display
-        eps = eps.repeat(4, axis=1).repeat(4, axis=2)
-    return (dc.tile(dc.signed_to_unit(xt), cols), dc.tile(dc.noise_to_unit(eps), cols),
-            dc.tile(dc.signed_to_unit(x0), cols))
+@st.cache_data(max_entries=512, show_spinner=False)
+def frame_pngs(job_id: int, index: int, _grids: np.ndarray) -> tuple[bytes, bytes, bytes]:
+    """PNG bytes (4x, nearest-neighbour) of a frame's x_t, noise and x0-hat grids; keyed by job and step."""
+    return tuple(dc.png(dc.upscale(g, 4)) for g in _grids)
 
 
-def _run(cfg: dict):
-    def run(job: jobs.Job):
-        steps = sampler(cfg["model"], cfg["digit"], cfg["n"], cfg["seed"], cfg["guidance"], cfg["method"], cfg["steps"])
-        decode = decode_latent if cfg["model"] == "latent" else (lambda x: x)
-        cols = min(cfg["n"], 4)
-        t0 = time.time()
-        for step in steps:
-            keep = cfg["method"] != "ddpm" or step.index % DDPM_EVERY == 0 or step.t == 0
-            if keep:
-                with torch.no_grad():
-                    xt, eps, x0 = _grids(step, cols, decode)
-                pngs = tuple(dc.to_png_gray(g, 4) for g in (xt, eps, x0))
-                both = np.concatenate([xt, np.ones((xt.shape[0], 2)), x0], axis=1)
-                job.events.append(Frame(step.t, step.index, pngs, (both * 255).astype(np.uint8)))
-            if job.stop_requested or time.time() - t0 > MAX_SECONDS:
-                steps.close()
-                break
-        job.events.append(("seconds", time.time() - t0))
-        return dc.gif([f.gif_frame for f in job.events if isinstance(f, Frame)])
-    return run
+@st.cache_data(max_entries=32, show_spinner=False)
+def trajectory_gif(job_id: int, _frames: list) -> bytes:
+    """The whole trajectory as a GIF: x_t | x0-hat side by side, one picture per kept step."""
+    pics = [np.concatenate([f.grids[0], np.full((f.grids.shape[1], 2), 255, np.uint8), f.grids[2]], axis=1)
+            for f in _frames]
+    return dc.gif(pics)
 
 
 def controls(default_g: dict[str, float]) -> dict:
@@ -99,24 +74,26 @@ def tab(default_g: dict[str, float]) -> None:
     )
     cfg = controls(default_g)
     if st.session_state.pop("diff_start_requested", False):
-        current: jobs.Job | None = st.session_state.get(JOB_KEY)
-        if current is None or not current.running:
-            started, reason = jobs.registry().start(jobs.session_id(), "diffusion", _run(cfg))
-            if started is None:
+        current = workers.session_job(JOB_KEY)
+        if current is None or not current.active:
+            reason = workers.start(JOB_KEY, "diffusion", "dl_core.jobs:diffusion_sampling",
+                                   dict(model_kind=cfg["model"], digit=cfg["digit"], n=cfg["n"], seed=cfg["seed"],
+                                        guidance=cfg["guidance"], method=cfg["method"], steps=cfg["steps"],
+                                        device=str(device()), ddpm_every=DDPM_EVERY), MAX_SECONDS)
+            if reason:
                 st.warning(reason, icon=":material/hourglass_top:")
             else:
-                st.session_state[JOB_KEY] = started
                 st.session_state["diff_job_cfg"] = cfg
                 st.session_state["diff_playing"] = False
     # The buttons are drawn after the click was handled (callbacks run before the script), so
     # "Sample" is greyed out and "Stop" live in the very run that started the job.
-    job: jobs.Job | None = st.session_state.get(JOB_KEY)
-    running = job is not None and job.running
+    job = workers.session_job(JOB_KEY)
+    running = job is not None and job.active  # queued or running
     playing = st.session_state.get("diff_playing", False)
     b1, b2, b3, _ = st.columns([1, 1, 1, 3])
     b1.button("Sample", key="diff_start", type="primary", disabled=running, icon=":material/auto_awesome:",
               on_click=set_state, args=("diff_start_requested", True))
-    b2.button("Stop", key="diff_stop", disabled=not running, on_click=jobs.stop, args=(JOB_KEY,))
+    b2.button("Stop", key="diff_stop", disabled=not running, on_click=workers.stop, args=(JOB_KEY,))
     b3.button("Pause" if playing else "Play", key="diff_play", disabled=running or job is None,
               icon=":material/pause:" if playing else ":material/play_arrow:", on_click=_toggle_play)
     _view(running, playing)
@@ -127,7 +104,7 @@ def tab(default_g: dict[str, float]) -> None:
 def _view(running: bool, playing: bool) -> None:
     @st.fragment(run_every=0.5 if running or playing else None)
     def view():
-        job: jobs.Job | None = st.session_state.get(JOB_KEY)
+        job = workers.session_job(JOB_KEY)
         if job is None:
             st.info("Pick a class and press **Sample**: the frames appear while the model denoises.",
                     icon=":material/auto_awesome:")
@@ -135,7 +112,16 @@ def _view(running: bool, playing: bool) -> None:
         frames = [e for e in list(job.events) if isinstance(e, Frame)]
         cfg = st.session_state.get("diff_job_cfg", {})
         if not frames:
-            st.progress(0.0, text="Starting ...")
+            if job.state == "queued":
+                st.info(workers.status_line(job), icon=":material/hourglass_top:")
+            elif job.state == "error":
+                st.error(f"Sampling failed: {job.error}")
+            else:
+                st.progress(0.0, text="Starting ..." if job.active else f"No frames ({job.state}).")
+            if st.session_state.get("diff_was_running") and not job.active:
+                st.session_state["diff_was_running"] = False
+                st.rerun()
+            st.session_state["diff_was_running"] = job.active
             return
         last = len(frames) - 1
         if job.running:
@@ -153,24 +139,26 @@ def _view(running: bool, playing: bool) -> None:
             idx = st.slider("Step", 0, max(last, 1), key="diff_frame", disabled=last == 0)
             idx = min(idx, last)
         f = frames[idx]
+        pngs = frame_pngs(job.id, f.index, f.grids)
         st.caption(f"{'Pixel' if cfg.get('model') == 'pixel' else 'Latent'} model, digit {cfg.get('digit')}, "
                    f"guidance {cfg.get('guidance')}, {cfg.get('method', '').upper()}: frame {idx + 1}/{len(frames)}, "
                    f"t = {f.t}")
         c1, c2, c3 = st.columns(3)
-        c1.image(f.pngs[0], caption=f"x_t (t = {f.t})", width="stretch")
-        c2.image(f.pngs[1], caption="predicted noise eps-hat" + (" (latent ch. 0)" if cfg.get("model") == "latent" else ""),
+        c1.image(pngs[0], caption=f"x_t (t = {f.t})", width="stretch")
+        c2.image(pngs[1], caption="predicted noise eps-hat" + (" (latent ch. 0)" if cfg.get("model") == "latent" else ""),
                  width="stretch")
-        c3.image(f.pngs[2], caption="predicted clean image x0-hat", width="stretch")
+        c3.image(pngs[2], caption="predicted clean image x0-hat", width="stretch")
         if job.state == "error":
             st.error(f"Sampling failed: {job.error}")
-        elif not job.running and isinstance(job.result, bytes):
-            secs = next((e[1] for e in job.events if not isinstance(e, Frame) and e[0] == "seconds"), None)
-            st.download_button("Download the trajectory (GIF: x_t | x0-hat)", job.result, "diffusion_trajectory.gif",
+        elif not job.active:
+            secs = next((e.seconds for e in job.events if isinstance(e, SamplingDone)), None)
+            st.download_button("Download the trajectory (GIF: x_t | x0-hat)", trajectory_gif(job.id, frames),
+                               "diffusion_trajectory.gif",
                                "image/gif", key="diff_gif", icon=":material/download:")
             if secs is not None:
                 st.caption(f"Sampling took {secs:.1f} s on this server ({job.state}).")
-        if st.session_state.get("diff_was_running") and not job.running:
+        if st.session_state.get("diff_was_running") and not job.active:
             st.session_state["diff_was_running"] = False
             st.rerun()
-        st.session_state["diff_was_running"] = job.running
+        st.session_state["diff_was_running"] = job.active
     view()

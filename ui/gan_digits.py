@@ -1,16 +1,16 @@
 """The "Digit GAN" tab: the shipped DCGAN's training replay, seeds, latent walks, the judge, live training."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
 import torch
 
-from dl_core import dcgan, gan_judge
+from dl_core import data, dcgan, gan_judge
+from dl_core.jobs import GanLoss, GanSamples
 from dl_core.recipes import gan as recipe
-from ui import charts, gan_charts, gen_quality, jobs
+from ui import charts, gan_charts, gen_quality, workers
 from ui.common import device, set_state
 from ui.models import mnist, model_card, shipped_cnn
 
@@ -139,65 +139,48 @@ def shipped() -> None:
              + " | ".join(labels))
 
 
-def _run(images: torch.Tensor, judge, steps: int, lr: float, seed: int, dev: torch.device):
-    def run(job: jobs.Job):
-        cfg = LIVE_CONFIG
-        tcfg = dcgan.TrainConfig(steps=steps, batch_size=64, lr=lr, ema=0.0, seed=seed, snapshot_every=50)
-        it = dcgan.train(cfg, tcfg, images, dev, dcgan.noise(64, cfg.z_dim, recipe.FIXED_SEED, dev), report_every=10)
-        g = next(it)
-        for ev in it:
-            if ev.samples is not None:
-                job.events.append(("samples", ev.step, ev.samples.numpy(), gan_judge.judge(judge, ev.samples).as_dict()))
-            if ev.losses is not None and ev.step % 10 == 0:
-                job.events.append(("loss", ev.step, ev.losses))
-            if job.stop_requested or time.time() - job.started > MAX_SECONDS:
-                it.close()
-                break
-        return g
-    return run
-
-
 def train_section() -> None:
     st.markdown("Train a fresh generator and discriminator on the 60,000 MNIST training images, here and now, "
                 "and watch the same 64 noise vectors turn into digits. It runs in the background for your "
                 "session only, at most 2,000 steps or 5 minutes, with half the shipped model's channels so that 500 steps "
                 "take about a minute on two CPU cores. The judge scores the samples as they appear.")
-    job: jobs.Job | None = st.session_state.get(JOB_KEY)
-    running = job is not None and job.running
+    job = workers.session_job(JOB_KEY)
+    running = job is not None and job.active  # queued or running
     c = st.columns([1.2, 1.2, 1, 1, 2])
     steps = c[0].select_slider("Steps", [100, 200, 500, 1000, 2000], 500, key="gan_train_steps")
     lr = c[1].select_slider("Learning rate", [0.0001, 0.0002, 0.0005, 0.001], 0.0005, key="gan_train_lr")
     c[2].button("Start training", key="gan_train_start", type="primary", disabled=running, on_click=set_state,
                 args=("gan_train_requested",))
-    c[3].button("Stop", key="gan_train_stop", disabled=not running, on_click=jobs.stop, args=(JOB_KEY,))
+    c[3].button("Stop", key="gan_train_stop", disabled=not running, on_click=workers.stop, args=(JOB_KEY,))
     if st.session_state.pop("gan_train_requested", False) and not running:
-        train = mnist(True)
-        if train is not None:
-            job, reason = jobs.registry().start(jobs.session_id(), "gan",
-                                                _run(train.images, shipped_cnn(JUDGE), int(steps), float(lr), 1, device()))
-            if job is None:
+        if mnist(True) is not None:  # downloaded here, read by the worker process
+            reason = workers.start(JOB_KEY, "gan", "dl_core.jobs:gan_training",
+                                   dict(g_ch=LIVE_CONFIG.g_ch, d_ch=LIVE_CONFIG.d_ch, steps=int(steps), lr=float(lr),
+                                        seed=1, mnist_dir=str(data.default_dir()), judge=JUDGE, device=str(device()),
+                                        fixed_seed=recipe.FIXED_SEED), MAX_SECONDS)
+            if reason:
                 st.warning(reason, icon=":material/hourglass_top:")
             else:
-                st.session_state[JOB_KEY], st.session_state["gan_train_total"] = job, int(steps)
+                st.session_state["gan_train_total"] = int(steps)
                 st.rerun()  # redraw the buttons: Start disabled, Stop enabled
     progress(running)
 
 
-def _draw(job: jobs.Job) -> None:
+def _draw(job: workers.WorkerJob) -> None:
     events = list(job.events)
-    losses = [e for e in events if e[0] == "loss"]
-    samples = [e for e in events if e[0] == "samples"]
+    losses = [e for e in events if isinstance(e, GanLoss)]
+    samples = [e for e in events if isinstance(e, GanSamples)]
     total = st.session_state.get("gan_train_total", 1)
-    done = losses[-1][1] if losses else 0
+    done = losses[-1].step if losses else 0
     st.progress(min(done / total, 1.0), text=f"Step {done:,} of {total:,} ({job.state})")
     if samples:
-        _, step, images, score = samples[-1]
+        step, images, score = samples[-1]
         left, right = st.columns([1, 1.1], gap="large")
         left.image(grid_png(images), output_format="PNG", caption=f"The 64 fixed-noise samples at step {step:,}")
         score_panel(score, right)
     if losses:
-        s = np.array([e[1] for e in losses])
-        v = np.array([e[2] for e in losses])  # (n, 4): d_loss, g_loss, d_real, d_fake
+        s = np.array([e.step for e in losses])
+        v = np.array([e.losses for e in losses])  # (n, 4): d_loss, g_loss, d_real, d_fake
         c1, c2 = st.columns(2)
         charts.show(gan_charts.series(s, {"D loss": v[:, 0], "G loss": v[:, 1]}, "Losses", y_title="loss"), c1)
         charts.show(gan_charts.series(s, {"D(G(z)) fake": v[:, 3], "D(x) real": v[:, 2]}, "What D says",
@@ -208,4 +191,4 @@ def _draw(job: jobs.Job) -> None:
 
 
 def progress(running: bool) -> None:
-    jobs.live_view(JOB_KEY, running, _draw, "No training run yet in this session.")
+    workers.live_view(JOB_KEY, running, _draw, "No training run yet in this session.")

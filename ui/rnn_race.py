@@ -1,43 +1,27 @@
-"""The live training race on the remember task: RNN vs GRU vs LSTM, one background job per session."""
+"""The live training race on the remember task: RNN vs GRU vs LSTM, one worker-process job per session."""
 from __future__ import annotations
-
-import time
 
 import pandas as pd
 import streamlit as st
 
-from dl_core.rnn_train import RaceEvent, RaceTick, race_steps
-from ui import jobs
+from dl_core.rnn_train import RaceEvent, RaceTick
+from ui import workers
 from ui import rnn_charts as rc
 from ui.common import device
-from ui.rnn_models import CELL_NAMES, one_thread
+from ui.rnn_models import CELL_NAMES
 
 JOB_KEY = "rnn_race_job"
 MAX_STEPS = 600  # gradient steps per model, at most
 MAX_SECONDS = 120  # wall-clock limit of one race
 
 
-def _run(distance: int, steps: int, dev):
-    def run(job: jobs.Job):
-        with one_thread():  # tiny models: one torch thread, in this job's thread only
-            t0 = time.perf_counter()
-            race = race_steps(distance, steps=steps, eval_every=20, device=dev)
-            for event in race:
-                job.events.append(event)
-                if job.stop_requested or time.perf_counter() - t0 > MAX_SECONDS:
-                    race.close()
-                    break
-        return None
-    return run
-
-
 def _start() -> None:
     distance, steps = int(st.session_state["rnn_race_distance"]), int(st.session_state["rnn_race_steps"])
-    job, reason = jobs.registry().start(jobs.session_id(), "rnn-race", _run(distance, steps, device()))
-    if job is None:
+    reason = workers.start(JOB_KEY, "rnn-race", "dl_core.jobs:rnn_race",
+                           dict(distance=distance, steps=steps, eval_every=20, device=str(device())), MAX_SECONDS)
+    if reason:
         st.session_state["rnn_race_refused"] = reason
     else:
-        st.session_state[JOB_KEY] = job
         st.session_state["rnn_race_label"] = f"distance {distance}, {steps} steps"
 
 
@@ -48,20 +32,20 @@ def tab() -> None:
         "each model's accuracy at **exactly distance D** on 256 held-out sequences (chance: 25%). "
         f"At most {MAX_STEPS} steps or {MAX_SECONDS} s; the job is yours alone and you can stop it any time."
     )
-    job: jobs.Job | None = st.session_state.get(JOB_KEY)
-    running = job is not None and job.running
+    job = workers.session_job(JOB_KEY)
+    running = job is not None and job.active  # queued or running
     c1, c2, b1, b2 = st.columns([2, 2, 1, 1], vertical_alignment="bottom")
     c1.slider("Distance D (letters between key and '?')", 2, 60, 30, key="rnn_race_distance", disabled=running)
     c2.select_slider("Steps per model", [100, 200, 300, 400, 600], 300, key="rnn_race_steps", disabled=running)
     # Callbacks (not ``if st.button(...)``): they run once, before the script, whatever reruns follow.
     b1.button("Start race", key="rnn_race_start", type="primary", disabled=running, width="stretch", on_click=_start)
-    b2.button("Stop", key="rnn_race_stop", disabled=not running, width="stretch", on_click=jobs.stop, args=(JOB_KEY,))
+    b2.button("Stop", key="rnn_race_stop", disabled=not running, width="stretch", on_click=workers.stop, args=(JOB_KEY,))
     if st.session_state.get("rnn_race_refused"):
         st.warning(st.session_state.pop("rnn_race_refused"), icon=":material/hourglass_top:")
     _progress_view(running)
 
 
-def _draw(job: jobs.Job) -> None:
+def _draw(job: workers.WorkerJob) -> None:
     all_events = list(job.events)
     events = [e for e in all_events if isinstance(e, RaceEvent)]
     ticks = [e for e in all_events[-3:] if isinstance(e, RaceTick)]
@@ -86,4 +70,4 @@ def _draw(job: jobs.Job) -> None:
 
 
 def _progress_view(running: bool) -> None:
-    jobs.live_view(JOB_KEY, running, _draw, "No race yet in this session.", what="The race")
+    workers.live_view(JOB_KEY, running, _draw, "No race yet in this session.", what="The race")
