@@ -166,7 +166,7 @@ CHECK_JS = r"""() => {
 def _open(page, url: str, timeout_ms: int) -> None:
     page.goto(url)
     page.wait_for_selector(IDLE, timeout=timeout_ms)
-    page.wait_for_selector("[data-testid=stMain] [data-testid=stElementContainer]", timeout=timeout_ms)
+    page.wait_for_selector("[data-testid=stMain] h1", timeout=timeout_ms)  # every page has a title
 
 
 def _settle(page, timeout_ms: int, panel: str = "") -> None:
