@@ -68,7 +68,7 @@ def tradeoff(name: str, label: str, where=None) -> None:
 def _tradeoff_vl(name: str, label: str, points: tuple) -> charts.VL:
     rows = [{"guidance w": w, "measure": m, "value": v} for w, acc, div in points
             for m, v in (("accuracy (shipped CNN)", acc), ("diversity (1 = real digits)", div))]
-    spec = {"title": f"{label}: guidance w trades diversity for accuracy (precomputed)", "height": 180,
+    spec = {"title": f"{label}: guidance trades diversity for accuracy", "height": 260,
             "mark": {"type": "line", "point": True},
             "encoding": {"x": {"field": "guidance w", "type": "quantitative"},
                          "y": {"field": "value", "type": "quantitative", "title": "share / ratio"},

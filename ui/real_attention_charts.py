@@ -36,7 +36,7 @@ def head_view(w: np.ndarray, tokens: list[str], heads: list[int], min_weight: fl
     domain = [f"head {h + 1}" for h in heads]
     color = {"field": "head", "type": "nominal", "scale": {"domain": domain,
              "range": [HEAD_COLORS[h % len(HEAD_COLORS)] for h in heads]},
-             "legend": {"title": "hover a head (double-click: all heads)", "orient": "top", "direction": "horizontal",
+             "legend": {"title": "hover a head", "orient": "top", "direction": "horizontal",
                         "columns": 9, "labelExpr": "replace(datum.label, 'head ', '')",
                         "symbolType": "stroke", "symbolStrokeWidth": 4, "symbolOpacity": 1}}
     both = {"and": [{"param": "hd", "empty": True}, {"param": "tok", "empty": True}]}

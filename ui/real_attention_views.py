@@ -54,7 +54,7 @@ def attention_tab() -> None:
     layer = c1.number_input("Layer", 1, lm.n_layers, key=f"ra_layer_{which}")
     head = c2.number_input("Head", 1, lm.n_heads, key=f"ra_head_{which}")
     w = a.weights.numpy()
-    left, right = st.columns([2, 3])
+    left = right = st.container()  # one above the other: side by side, the wide model view ran into the head view
     with left:
         st.markdown(f"**Head view**, layer {layer}: each line joins a token (left) to a token it attends to "
                     "(right); stronger weight, stronger line. Hover a head in the legend to isolate it "
@@ -88,7 +88,7 @@ def drill_down(lm: ra.RealLM, a: ra.Attn, layer: int, head: int) -> None:
                     title=f"Query {q} ({a.tokens[q]!r}), head dim d = {lm.head_dim}", row_title="stage",
                     col_title="", signed=True, cell=cell, text_min_cell=30, text_fmt=".1f"))
     probs = np.stack([d.weights.numpy(), d.model.numpy()])  # (2, T)
-    tc.draw(_matrix(("probs",) + key, probs, tuple(a.tokens), rows=("softmax", "output_attentions"),
+    tc.draw(_matrix(("probs",) + key, probs, tuple(a.tokens), rows=("softmax", "model's own"),
                     row_title="", col_title="key", domain=[0, 1], row_sums=True, cell=cell, text_min_cell=30))
     err = float((d.weights - d.model).abs().max())
     shared = ", ".join(str(h + 1) for h in ra.kv_groups(lm)[d.kv])

@@ -67,14 +67,14 @@ def returns_chart(episodes: np.ndarray, evals: np.ndarray, domain: tuple | None,
     return charts.VL(df, _lines_spec("Return per episode", "return", height, domain))
 
 
-def stat_chart(step: np.ndarray, value: np.ndarray, title: str, height: int = 150) -> charts.VL:
+def stat_chart(step: np.ndarray, value: np.ndarray, title: str, height: int = 230) -> charts.VL:
     ok = np.isfinite(value)
     return charts.line_vl(pd.DataFrame({"step": step[ok], title: value[ok]}), "step", title, title, height)
 
 
 @functools.lru_cache(maxsize=8)
 def _heat_spec(title: str, x_title: str, y_title: str, value: str, scheme: str, domain: tuple) -> dict:
-    return {"title": title, "width": 260, "height": 220, "mark": {"type": "rect"},
+    return {"title": title, "width": 260, "height": 300, "mark": {"type": "rect"},
             "encoding": {"x": {"field": "x0", "type": "quantitative", "title": x_title},
                          "x2": {"field": "x1"},
                          "y": {"field": "y0", "type": "quantitative", "title": y_title},
