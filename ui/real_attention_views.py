@@ -133,8 +133,8 @@ def next_token_tab() -> None:
     lm = rm.decoder()
     nt = rs.next_token_probs(a.logits, temp, top_k, top_p)
     t = rs.top(lm, nt, 12)
-    st.vega_lite_chart(rc.prob_bars(t.tokens, t.probs, t.raw, f"Next token after {len(a.tokens)} tokens "
-                                    f"({nt.kept:,} of {len(nt.probs):,} tokens kept)"), width="stretch")
+    st.vega_lite_chart(rc.prob_bars(t.tokens, t.probs, t.raw, f"Next token ({nt.kept:,} of "
+                                    f"{len(nt.probs):,} kept)"), width="stretch")
     n = st.slider("Tokens to generate", 1, 8, 5, key="ra_n")
     if st.button("Generate step by step", key="ra_gen", icon=":material/play_arrow:"):
         st.session_state["ra_steps"] = 1

@@ -47,7 +47,7 @@ def _lines_spec(title: str, y_title: str, height: int, domain: tuple | None) -> 
     return {"title": title, "height": height, "mark": {"type": "line", "point": False, "clip": True},
             "encoding": {"x": {"field": "step", "type": "quantitative", "title": "environment step"}, "y": y,
                          "color": {"field": "series", "type": "nominal", "sort": None,
-                                   "legend": {"orient": "bottom", "title": None}},
+                                   "legend": {"orient": "bottom", "title": None, "direction": "vertical"}},
                          "opacity": {"condition": {"test": "datum.series == 'episode return'", "value": 0.35},
                                      "value": 1.0},
                          "tooltip": [{"field": "series"}, {"field": "step", "type": "quantitative"},
