@@ -47,14 +47,14 @@ def _lines_spec(title: str, y_title: str, height: int, domain: tuple | None) -> 
     return {"title": title, "height": height, "mark": {"type": "line", "point": False, "clip": True},
             "encoding": {"x": {"field": "step", "type": "quantitative", "title": "environment step"}, "y": y,
                          "color": {"field": "series", "type": "nominal", "sort": None,
-                                   "legend": {"orient": "bottom", "title": None, "direction": "vertical"}},
+                                   "legend": {"orient": "bottom", "title": None, "columns": 2}},
                          "opacity": {"condition": {"test": "datum.series == 'episode return'", "value": 0.35},
                                      "value": 1.0},
                          "tooltip": [{"field": "series"}, {"field": "step", "type": "quantitative"},
                                      {"field": "value", "type": "quantitative", "format": ".1f"}]}}
 
 
-def returns_chart(episodes: np.ndarray, evals: np.ndarray, domain: tuple | None, height: int = 240) -> charts.VL:
+def returns_chart(episodes: np.ndarray, evals: np.ndarray, domain: tuple | None, height: int = 320) -> charts.VL:
     """Episode returns, their 20-episode moving average and the greedy evaluations, over steps."""
     parts = []
     if len(episodes):
