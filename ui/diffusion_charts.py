@@ -6,6 +6,7 @@ import io
 
 import numpy as np
 import pandas as pd
+from dl_core.jobs import tile  # noqa: F401  (one tiling, shared with the sampling worker: dc.tile)
 from PIL import Image
 
 from ui.charts import VL, png, upscale
@@ -51,18 +52,6 @@ def _bars_spec(x: str, y: str, color: str, title: str) -> dict:
 
 def bars_vl(df: pd.DataFrame, x: str, y: str, title: str = "") -> VL:
     return VL(df, _bars_spec(x, y, x, title))
-
-
-def tile(imgs: np.ndarray, cols: int, gap: int = 1, fill: float = 0.5) -> np.ndarray:
-    """(N, H, W) -> one (rows*(H+gap)-gap, cols*(W+gap)-gap) image, row-major."""
-    n, h, w = imgs.shape
-    cols = max(1, min(cols, n))
-    rows = -(-n // cols)
-    out = np.full((rows * (h + gap) - gap, cols * (w + gap) - gap), fill, dtype=np.float32)
-    for i in range(n):
-        r, c = divmod(i, cols)
-        out[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = imgs[i]
-    return out
 
 
 def to_png_gray(img01: np.ndarray, factor: int = 4) -> bytes:
