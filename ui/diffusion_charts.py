@@ -6,8 +6,9 @@ import io
 
 import numpy as np
 import pandas as pd
-from dl_core.jobs import tile  # noqa: F401  (one tiling, shared with the sampling worker: dc.tile)
 from PIL import Image
+
+from dl_core.jobs import tile  # noqa: F401  (one tiling, shared with the sampling worker: dc.tile)
 
 from ui.charts import VL, png, upscale
 
