@@ -15,7 +15,7 @@ def open_rl(browser, url: str, tab: str | None = None):
     pg.wait_for_selector(IDLE, timeout=120_000)
     if tab:
         pg.get_by_role("tab", name=tab).click()
-        expect(pg.get_by_text("Train your own")).to_be_visible(timeout=120_000)
+        expect(pg.get_by_text("Train your own", exact=True)).to_be_visible(timeout=120_000)
     return ctx, pg
 
 
