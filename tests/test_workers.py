@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import pytest
 
-from ui import workers
+from ui import worker_pool, workers
 
 
 class Tick(NamedTuple):
@@ -77,7 +77,7 @@ def test_time_limit_error_and_orphans(pool, monkeypatch):
     bad, _ = pool.submit("b", "test", "tests.test_workers:fail_after", {"n": 2})
     wait_for(lambda: not bad.active)
     assert bad.state == "error" and "broken on purpose" in bad.error and len(bad.events) == 2
-    monkeypatch.setattr(workers, "ORPHAN_GRACE_S", 0.2)
+    monkeypatch.setattr(worker_pool, "ORPHAN_GRACE_S", 0.2)  # read by the pool
     gone, _ = pool.submit("c", "test", "tests.test_workers:count_up", {"n": 10**6, "delay": 0.02},
                           alive=lambda: False)
     wait_for(lambda: not gone.active)
